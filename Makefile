@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # pyenv (if present) provides 3.13; sam build also needs 3.13 on PATH.
 export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
+export SAM_CLI_TELEMETRY := 0
 PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || (PYENV_VERSION=3.13.0 pyenv which python3 2>/dev/null) || echo python3)
 
 .PHONY: help demo up test lint typecheck unit validate build lock clean bench
