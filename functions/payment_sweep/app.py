@@ -1,0 +1,25 @@
+"""PaymentSweepFunction: on its schedule, repairs deals whose invoices changed without a webhook reaching us."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from kommo_xero_sync.logic.sweep import run_sweep
+from kommo_xero_sync.observability import logger, metrics
+from kommo_xero_sync.runtime import get_runtime
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    runtime = get_runtime()
+    logger.info("sweep started", extra={"scheduled_time": event.get("time")})
+    report = run_sweep(xero=runtime.xero, store=runtime.store, status_sync=runtime.invoice_status())
+    metrics.add_metric(name="SweepInvoicesRead", unit=MetricUnit.Count, value=report.invoices)
+    metrics.add_metric(name="SweepDealsUpdated", unit=MetricUnit.Count, value=report.updated)
+    return {"pages": report.pages, "invoices": report.invoices, "updated": report.updated, "unlinked": report.unlinked}

@@ -1,0 +1,1 @@
+"""HTTP clients for Kommo and Xero: the only modules that talk HTTP."""

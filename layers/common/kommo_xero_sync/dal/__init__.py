@@ -1,0 +1,1 @@
+"""All AWS I/O: DynamoDB, SQS, Secrets Manager, SSM."""

@@ -1,0 +1,327 @@
+"""DynamoDB: deal<->invoice links, contact links, sync state (SyncTable) and webhook de-duplication (IdempotencyTable).
+
+The exactly-one-invoice guarantee lives here: a deal's link item is *claimed* with a conditional write before any
+Xero call and *completed* (together with the reverse invoice item, in one transaction) after it. A claim left behind
+by a crashed worker expires, and whoever takes it over is told so (``ClaimResult.took_over``) and must look in Xero
+for an invoice the crashed worker may already have created before creating one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+CLAIM_SECONDS = 300  # longer than the worker timeout (60 s), shorter than the queue visibility timeout (360 s)
+
+STATE_CLAIMED = "CLAIMED"
+STATE_LINKED = "LINKED"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claimed: bool
+    token: str | None
+    existing: dict[str, Any] | None
+    took_over: bool = False
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+def _plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Decimal numbers that are whole become int (DynamoDB returns every number as Decimal)."""
+    if item is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, Decimal) and value == value.to_integral_value() and key not in _MONEY_KEYS:
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+_MONEY_KEYS = {"total", "amount_due", "amount_paid", "amount_credited"}
+
+
+class SyncStore:
+    def __init__(self, table_name: str, *, resource: Any = None, clock: Any = time.time) -> None:
+        self._resource = resource or boto3.resource("dynamodb")
+        self.table = self._resource.Table(table_name)
+        self.table_name = table_name
+        self._clock = clock
+
+    # -- deal links --------------------------------------------------------------------------------------------
+    def claim_deal(self, lead_id: int, *, job_key: str) -> ClaimResult:
+        now = int(self._clock())
+        token = uuid.uuid4().hex
+        item: dict[str, Any] = {
+            "pk": f"DEAL#{lead_id}",
+            "sk": "LINK",
+            "state": STATE_CLAIMED,
+            "lead_id": lead_id,
+            "claim_token": token,
+            "claim_expires": now + CLAIM_SECONDS,
+            "job_key": job_key,
+            "updated_at": now,
+        }
+        try:
+            self.table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND claim_expires < :now)",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":claimed": STATE_CLAIMED, ":now": now},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            raw: Any = exc.response.get("Item")
+            existing = self._deserialize(raw) if raw is not None else None
+            if existing is not None:
+                pass
+            else:  # older emulators do not return the item: read it
+                existing = self.get_deal_link(lead_id)
+            return ClaimResult(False, None, _plain(existing))
+        return ClaimResult(True, token, None)
+
+    def _deserialize(self, raw: dict[str, Any]) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserializer: Any = TypeDeserializer()
+        return {k: deserializer.deserialize(v) if isinstance(v, dict) and len(v) == 1 else v for k, v in raw.items()}
+
+    def previous_claim_expired(self, lead_id: int) -> bool:
+        """True when the deal item holds a claim that expired (a worker died between claiming and completing)."""
+        item = self.get_deal_link(lead_id)
+        return bool(item and item.get("state") == STATE_CLAIMED and int(item["claim_expires"]) < int(self._clock()))
+
+    def release_claim(self, lead_id: int, token: str) -> None:
+        try:
+            self.table.delete_item(
+                Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"},
+                ConditionExpression="claim_token = :t AND #s = :claimed",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":t": token, ":claimed": STATE_CLAIMED},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
+    def complete_link(self, lead_id: int, token: str | None, invoice: dict[str, Any], *, origin: str) -> bool:
+        """Mark the deal LINKED to ``invoice`` and write the reverse item, atomically.
+
+        ``token`` is the claim token (deal -> invoice) or ``None`` when the link is created from an invoice
+        (invoice -> deal), in which case the deal item must not exist yet. Returns False when the condition failed.
+        """
+        now = int(self._clock())
+        invoice_id = str(invoice["invoice_id"])
+        snapshot = {k: v for k, v in invoice.items() if v is not None}
+        deal_item = {
+            "pk": f"DEAL#{lead_id}",
+            "sk": "LINK",
+            "state": STATE_LINKED,
+            "lead_id": lead_id,
+            "origin": origin,
+            "updated_at": now,
+            **snapshot,
+        }
+        invoice_item = {
+            "pk": f"INVOICE#{invoice_id}",
+            "sk": "LINK",
+            "lead_id": lead_id,
+            "origin": origin,
+            "invoice_id": invoice_id,
+            "updated_at": now,
+        }
+        deal_condition: dict[str, Any]
+        if token is not None:
+            deal_condition = {
+                "ConditionExpression": "claim_token = :t",
+                "ExpressionAttributeValues": {":t": {"S": token}},
+            }
+        else:
+            deal_condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        serializer = _serializer()
+        client: Any = self._resource.meta.client
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {k: serializer.serialize(v) for k, v in deal_item.items()},
+                            **deal_condition,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {k: serializer.serialize(v) for k, v in invoice_item.items()},
+                            "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
+                            "ExpressionAttributeValues": {":lead": {"N": str(lead_id)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def update_invoice_snapshot(self, lead_id: int, snapshot: dict[str, Any], *, open_invoice: bool = True) -> None:
+        """Record the last invoice state written to the deal (status, amounts, due date, payments announced).
+
+        Closed invoices leave the ``OPEN`` index the overdue sweep reads.
+        """
+        values = {k: v for k, v in snapshot.items() if v is not None}
+        if not open_invoice:
+            values.pop("gsi1pk", None)
+            values.pop("gsi1sk", None)
+        if not values:
+            return
+        names = {f"#k{i}": k for i, k in enumerate(values)}
+        expr = "SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values)))
+        if not open_invoice:
+            names.update({"#g1": "gsi1pk", "#g2": "gsi1sk"})
+            expr += " REMOVE #g1, #g2"
+        self.table.update_item(
+            Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"},
+            UpdateExpression=expr,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
+        )
+
+    def get_deal_link(self, lead_id: int) -> dict[str, Any] | None:
+        response = self.table.get_item(Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"}, ConsistentRead=True)
+        return _plain(response.get("Item"))
+
+    def get_invoice_link(self, invoice_id: str) -> dict[str, Any] | None:
+        response = self.table.get_item(Key={"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, ConsistentRead=True)
+        return _plain(response.get("Item"))
+
+    def get_deal_links(self, lead_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        keys = [{"pk": f"DEAL#{i}", "sk": "LINK"} for i in sorted(set(lead_ids))]
+        return {int(item["lead_id"]): item for item in self._batch_get(keys)}
+
+    def get_invoice_links(self, invoice_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = [{"pk": f"INVOICE#{i}", "sk": "LINK"} for i in sorted(set(invoice_ids))]
+        return {str(item["invoice_id"]): item for item in self._batch_get(keys)}
+
+    def _batch_get(self, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self.table_name: {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}
+            }
+            while request:
+                response = self._resource.batch_get_item(RequestItems=request)
+                items += [_plain(i) or {} for i in response.get("Responses", {}).get(self.table_name, [])]
+                request = response.get("UnprocessedKeys") or {}
+        return items
+
+    def all_deal_links(self) -> list[dict[str, Any]]:
+        """Every deal link (for the demo table and the operator; a scan, so not used on hot paths)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :p)",
+            "ExpressionAttributeValues": {":p": "DEAL#"},
+        }
+        while True:
+            response = self.table.scan(**kwargs)
+            items += [_plain(i) or {} for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def open_invoices_due_before(self, due_iso: str) -> list[dict[str, Any]]:
+        response = self.table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("OPEN") & Key("gsi1sk").lt(due_iso + "~")
+        )
+        return [_plain(i) or {} for i in response.get("Items", [])]
+
+    # -- contact links -----------------------------------------------------------------------------------------
+    def get_contact_link(self, entity: str, entity_id: int) -> dict[str, Any] | None:
+        response = self.table.get_item(Key={"pk": f"CONTACT#{entity}#{entity_id}", "sk": "LINK"}, ConsistentRead=True)
+        return _plain(response.get("Item"))
+
+    def put_contact_link(self, entity: str, entity_id: int, contact_id: str, name: str, how: str) -> None:
+        self.table.put_item(
+            Item={
+                "pk": f"CONTACT#{entity}#{entity_id}",
+                "sk": "LINK",
+                "contact_id": contact_id,
+                "xero_name": name,
+                "matched_by": how,
+                "updated_at": int(self._clock()),
+            }
+        )
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def get_state(self, name: str) -> dict[str, Any] | None:
+        response = self.table.get_item(Key={"pk": "STATE", "sk": name}, ConsistentRead=True)
+        return _plain(response.get("Item"))
+
+    def put_state(self, name: str, values: dict[str, Any]) -> None:
+        self.table.put_item(Item={"pk": "STATE", "sk": name, **values, "updated_at": int(self._clock())})
+
+
+def _serializer() -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+class WebhookDeduplicator:
+    """Remembers webhook items already enqueued (IdempotencyTable, TTL ``expiration``).
+
+    Hand-written rather than Powertools' ``idempotent_function`` because a bulk delivery must claim many keys at once
+    (in parallel, within Kommo's 2 s) and then enqueue the new ones in SQS batches, releasing the claims if the enqueue
+    fails; the per-call decorator cannot express claim-many-then-send-batch.
+    """
+
+    def __init__(self, table_name: str, *, resource: Any = None, ttl_seconds: int = 7 * 86400, clock: Any = time.time):
+        self._resource = resource or boto3.resource("dynamodb")
+        self.table = self._resource.Table(table_name)
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+
+    def claim(self, key: str) -> bool:
+        now = int(self._clock())
+        try:
+            self.table.put_item(
+                Item={"id": key, "expiration": now + self.ttl_seconds, "status": "ENQUEUED"},
+                # TTL deletion is lazy: an item past its expiration counts as absent.
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                ExpressionAttributeValues={":now": now},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def claim_many(self, keys: Sequence[str]) -> list[bool]:
+        if len(keys) <= 1:
+            return [self.claim(k) for k in keys]
+        with ThreadPoolExecutor(max_workers=min(16, len(keys))) as pool:
+            return list(pool.map(self.claim, keys))
+
+    def release_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.table.delete_item(Key={"id": key})

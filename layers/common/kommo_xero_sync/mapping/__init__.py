@@ -1,0 +1,1 @@
+"""Pure mapping functions between Kommo, the domain and Xero (no I/O)."""
