@@ -53,6 +53,8 @@ def parse_form(body: str) -> dict[str, Any]:
             if last:
                 if isinstance(node.get(part), dict):
                     raise WebhookRejected(400, f"form key '{key[:60]}' conflicts with a nested key")
+                if part in node and node[part] != value:
+                    raise WebhookRejected(400, f"form key '{key[:60]}' repeated with different values")
                 node[part] = value
             else:
                 child = node.setdefault(part, {})
