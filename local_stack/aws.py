@@ -101,10 +101,13 @@ class LocalAws:
         self._server = server
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        # moto's backends are process-global: start from a clean account.
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+        self.reset()
         log.info("moto listening on %s", self.endpoint_url)
         return self.endpoint_url
+
+    def reset(self) -> None:
+        """moto's backends are process-global: start from a clean account."""
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -190,9 +193,7 @@ class LocalAws:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return QueueInfo(spec.logical_id, spec.physical_name, url, arn, spec, visibility)
 
-    def create_resources(
-        self, template: Template, visibility_timeouts: Mapping[str, int] | None = None
-    ) -> Resources:
+    def create_resources(self, template: Template, visibility_timeouts: Mapping[str, int] | None = None) -> Resources:
         """Create every table and queue of the template (dead-letter queues first).
 
         ``visibility_timeouts`` overrides a queue's VisibilityTimeout by logical id: locally a failed job should be
@@ -203,7 +204,9 @@ class LocalAws:
             resources.tables[table.logical_id] = self.create_table(table)
         pending = {queue.logical_id: queue for queue in template.queues}
         while pending:
-            ready = [q for q in pending.values() if q.dead_letter_target is None or q.dead_letter_target in resources.queues]
+            ready = [
+                q for q in pending.values() if q.dead_letter_target is None or q.dead_letter_target in resources.queues
+            ]
             if not ready:
                 raise RuntimeError(f"queues with unresolvable dead-letter targets: {sorted(pending)}")
             for queue in ready:

@@ -138,7 +138,10 @@ class ApiGateway:
         self.bind()
         assert self._server is not None
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway", daemon=True)
+            server = self._server
+            self._thread = threading.Thread(
+                target=lambda: server.serve_forever(poll_interval=0.05), name="local-api-gateway", daemon=True
+            )
             self._thread.start()
         return self.base_url
 

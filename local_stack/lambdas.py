@@ -141,7 +141,9 @@ class FunctionRegistry:
             raise HandlerLoadError(f"{spec.logical_id}: bad handler {spec.handler!r} (expected module.function)")
         source = code_dir / (module_path.replace(".", "/") + ".py")
         if not source.is_file():
-            raise HandlerLoadError(f"{spec.logical_id}: Runtime.ImportModuleError: no module {module_path!r} in {code_dir}")
+            raise HandlerLoadError(
+                f"{spec.logical_id}: Runtime.ImportModuleError: no module {module_path!r} in {code_dir}"
+            )
         for layer in self.layer_dirs:  # like /opt/python: after the function's own directory
             if str(layer) not in sys.path:
                 sys.path.append(str(layer))

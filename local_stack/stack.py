@@ -11,6 +11,7 @@ Tests can pass another template, another code root (function directories), and s
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -147,10 +148,10 @@ class LocalStack:
     def _start(self) -> None:
         started = time.monotonic()
         self.aws.start()
-        overrides = {q.logical_id: self.visibility_timeout for q in self.template.queues}
-        self.resources = self.aws.create_resources(
-            self.template, overrides if self.visibility_timeout is not None else None
-        )
+        overrides = None
+        if self.visibility_timeout is not None:
+            overrides = {queue.logical_id: self.visibility_timeout for queue in self.template.queues}
+        self.resources = self.aws.create_resources(self.template, overrides)
         params = self.template.parameters
         if "CredentialsSecretName" in params:
             self.aws.seed_secret(str(params["CredentialsSecretName"]), self.credentials)
@@ -204,7 +205,9 @@ class LocalStack:
         from sandbox.xero import XeroSandbox
 
         self.clock = Clock()
-        self.kommo = KommoSandbox(token=self.credentials["kommo_access_token"], seed=self.sandbox_seed, clock=self.clock)
+        self.kommo = KommoSandbox(
+            token=self.credentials["kommo_access_token"], seed=self.sandbox_seed, clock=self.clock
+        )
         kommo_url = self.kommo.start()
         self.xero = XeroSandbox(
             client_id=self.credentials["xero_client_id"],
@@ -257,7 +260,7 @@ class LocalStack:
                 sqs,
                 queue.url,
                 queue.arn,
-                lambda batch, function_id=function_id: self.functions.invoke(function_id, batch),
+                functools.partial(self.functions.invoke, function_id),
                 batch_size=event.batch_size,
                 batching_window=(
                     event.maximum_batching_window if self.batching_window is None else self.batching_window
@@ -276,7 +279,7 @@ class LocalStack:
                 continue
             function_id = spec.logical_id
             scheduler = Scheduler(
-                lambda payload, function_id=function_id: self.functions.invoke(function_id, payload),
+                functools.partial(self.functions.invoke, function_id),
                 event.expression,
                 schedule_type=event.type,
                 name=f"{function_id}-{event.name}",

@@ -274,7 +274,7 @@ class Template:
             if not isinstance(node, dict):
                 return node
             if len(node) == 1:
-                (key, arg), = node.items()
+                ((key, arg),) = node.items()
                 if key == "Ref":
                     return ref(arg)
                 if key == "Condition" and isinstance(arg, str):

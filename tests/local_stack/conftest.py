@@ -16,11 +16,18 @@ def fixture_template() -> Template:
     return Template(FIXTURE_TEMPLATE)
 
 
-@pytest.fixture
-def moto() -> Iterator[LocalAws]:
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[LocalAws]:
     aws = LocalAws()
     aws.start()
     try:
         yield aws
     finally:
         aws.stop()
+
+
+@pytest.fixture
+def moto(moto_server: LocalAws) -> LocalAws:
+    """The shared moto server, reset (moto's state is process-global; LocalStack tests reset it too)."""
+    moto_server.reset()
+    return moto_server

@@ -36,7 +36,12 @@ def test_real_template_resources() -> None:
     assert queues["JobsQueue"].max_receive_count == 8
 
     functions = {f.logical_id: f for f in template.functions}
-    assert set(functions) == {"KommoWebhookFunction", "XeroWebhookFunction", "SyncWorkerFunction", "PaymentSweepFunction"}
+    assert set(functions) == {
+        "KommoWebhookFunction",
+        "XeroWebhookFunction",
+        "SyncWorkerFunction",
+        "PaymentSweepFunction",
+    }
     kommo = functions["KommoWebhookFunction"]
     assert (kommo.code_uri, kommo.handler, kommo.timeout, kommo.memory_size) == (
         "functions/kommo_webhook/",
@@ -51,7 +56,11 @@ def test_real_template_resources() -> None:
     assert jobs.reports_batch_item_failures and jobs.maximum_concurrency == 2
     assert functions["SyncWorkerFunction"].timeout == 60 and functions["SyncWorkerFunction"].memory_size == 512
     (schedule,) = functions["PaymentSweepFunction"].events_of(ScheduleEvent)
-    assert (schedule.type, schedule.expression, schedule.maximum_retry_attempts) == ("ScheduleV2", "rate(15 minutes)", 0)
+    assert (schedule.type, schedule.expression, schedule.maximum_retry_attempts) == (
+        "ScheduleV2",
+        "rate(15 minutes)",
+        0,
+    )
     assert template.api_stage() == "dev"
     assert template.condition("HasAlarmTopic") is False
 
@@ -79,9 +88,12 @@ def test_intrinsics_and_conditions() -> None:
     assert env["JOBS_QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:1:J"
     assert "OptionalQueue" not in {q.logical_id for q in template.queues}  # Condition false
     assert "OptionalQueue" in {q.logical_id for q in Template(FIXTURE_TEMPLATE, {"Empty": "x"}).queues}
-    assert Template(FIXTURE_TEMPLATE, {"Empty": "x"}).environment({"ItemsTable": "T", "JobsQueue": "U"}, {
-        ("JobsQueue", "Arn"): "a"
-    })["CHOSEN"] == "yes"
+    assert (
+        Template(FIXTURE_TEMPLATE, {"Empty": "x"}).environment(
+            {"ItemsTable": "T", "JobsQueue": "U"}, {("JobsQueue", "Arn"): "a"}
+        )["CHOSEN"]
+        == "yes"
+    )
 
 
 def test_parameter_validation() -> None:
