@@ -5,6 +5,7 @@ Authentication, tenant, limits, faults, idempotency and counters are applied aro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -233,7 +234,7 @@ class AccountingApi:
             for clause in reversed([c.strip() for c in order.split(",") if c.strip()]):
                 field, _, direction = clause.partition(" ")
                 reverse = direction.strip().upper() == "DESC"
-                items.sort(key=lambda i, f=field: _sort_key(i, f), reverse=reverse)
+                items.sort(key=functools.partial(_sort_key, field=field), reverse=reverse)
         return items
 
     @staticmethod
@@ -538,7 +539,7 @@ class AccountingApi:
         return [i for i in items if predicate(i)]
 
 
-def _sort_key(item: dict[str, Any], field: str) -> tuple[int, Any]:
+def _sort_key(item: dict[str, Any], *, field: str) -> tuple[int, Any]:
     from sandbox.xero.formats import parse_ms_date
 
     value = next((v for k, v in item.items() if k.lower() == field.lower()), None)

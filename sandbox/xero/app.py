@@ -105,7 +105,7 @@ class XeroApp:
             (m, tuple(p for p in pattern.split("/") if p), f"{m} {pattern}", getattr(self.api, attr))
             for m, pattern, attr in API_ROUTES
         ]
-        self.identity_routes = [
+        self.identity_routes: list[tuple[str, tuple[str, ...], str, Callable[..., Response]]] = [
             ("POST", ("connect", "token"), "POST /connect/token", self.token),
             ("GET", ("connections",), "GET /connections", self.connections),
             ("DELETE", ("connections", "{id}"), "DELETE /connections/{id}", self.disconnect),
@@ -257,7 +257,7 @@ class XeroApp:
 
     def token(self, request: Request) -> Response:
         identity = self.sandbox.identity
-        form = {k: v for k, v in request.form.items()}
+        form = dict(request.form.items())
         try:
             identity.check_client(request.headers.get("Authorization"), form)
             body = identity.grant(form)

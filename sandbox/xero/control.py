@@ -144,15 +144,15 @@ def _route(sb: XeroSandbox, request: Request, method: str, parts: list[str]) -> 
                 status=form.get("status") or "AUTHORISED",
                 reference=form.get("reference") or None,
             )
-            return redirect("/", code=303)  # type: ignore[return-value]
+            return redirect("/", code=303)
         case ("POST", ["ui", "pay"]):
             form = request.form
             invoice = sb.get_invoice(form["invoice_id"])
             sb.apply_payment(form["invoice_id"], form.get("amount") or str(invoice["AmountDue"]))
-            return redirect("/", code=303)  # type: ignore[return-value]
+            return redirect("/", code=303)
         case ("POST", ["ui", "void"]):
             sb.void_invoice(request.form["invoice_id"])
-            return redirect("/", code=303)  # type: ignore[return-value]
+            return redirect("/", code=303)
     return _json({"error": "unknown control route", "path": request.path}, 404)
 
 

@@ -586,7 +586,8 @@ class Ledger:
         line_id = raw.get("LineItemID")
         if line_id and str(line_id).lower() not in by_id:
             line_id = None
-        tracking = raw.get("Tracking") if isinstance(raw.get("Tracking"), list) else []
+        raw_tracking = raw.get("Tracking")
+        tracking: list[Any] = raw_tracking if isinstance(raw_tracking, list) else []
         return LineItem(
             line_item_id=str(line_id).lower() if line_id else new_id(),
             description=description,

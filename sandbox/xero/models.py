@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -290,7 +291,7 @@ class Payment:
     payment_id: str
     invoice_id: str
     account_code: str
-    date: date
+    date: dt.date
     amount: Decimal
     updated: datetime
     reference: str = ""
@@ -318,7 +319,7 @@ class Allocation:
     credit_note_id: str
     invoice_id: str
     amount: Decimal
-    date: date
+    date: dt.date
     is_deleted: bool = False
 
 
@@ -331,8 +332,8 @@ class Document:
     contact_id: str
     number: str
     reference: str
-    date: date
-    due_date: date | None
+    date: dt.date
+    due_date: dt.date | None
     status: str
     line_amount_types: str
     currency: str
@@ -345,8 +346,8 @@ class Document:
     currency_rate: Decimal = RATE_ONE
     url: str | None = None
     sent_to_contact: bool = False
-    expected_payment_date: date | None = None
-    fully_paid_on: date | None = None
+    expected_payment_date: dt.date | None = None
+    fully_paid_on: dt.date | None = None
     payment_ids: list[str] = field(default_factory=list)
     allocation_ids: list[str] = field(default_factory=list)
     amount_paid: Decimal = ZERO

@@ -44,7 +44,7 @@ def simple_error(status: int, error_type: str, message: str, number: int = 10) -
 def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     """The PascalCase problem envelope Xero's gateway uses for 401 / 403 / 429."""
     title = PROBLEM_TYPES.get(status, "Error")
-    body = {
+    body: dict[str, Any] = {
         "Type": None,
         "Title": title,
         "Status": status,

@@ -71,7 +71,7 @@ class XeroSandbox:
     def __init__(
         self,
         client_id: str = "SANDBOXCLIENTID",
-        client_secret: str = "sandbox-client-secret",
+        client_secret: str = "sandbox-client-secret",  # noqa: S107 (a sandbox default, not a secret)
         webhook_url: str | None = None,
         webhook_key: str | None = None,
         seed: str | None = "demo",

@@ -178,7 +178,7 @@ class _Parser:
                 parts.append(int(self.literal()))
             self.take(")")
             try:
-                return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+                return datetime(*parts[:6], tzinfo=UTC)  # type: ignore[arg-type,misc]
             except (TypeError, ValueError) as exc:
                 raise WhereError(f"Invalid DateTime{tuple(parts)}") from exc
         raise WhereError(f"Unexpected '{value}' in where clause")
