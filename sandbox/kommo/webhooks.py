@@ -113,6 +113,7 @@ class Delivery:
     attempts: int = 0
     due_at: float | None = None  # next attempt (sandbox clock); None: nothing scheduled
     in_flight: bool = False
+    generation: int = 0
     done: bool = False
     delivered: bool = False
     attempt_log: list[DeliveryAttempt] = field(default_factory=list)
@@ -138,6 +139,7 @@ class WebhookDispatcher:
         self._failures: dict[int, list[float]] = {}
         self._webhooks: dict[int, Webhook] = {}
         self._next_id = 1
+        self._generation = 0
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
 
@@ -156,6 +158,7 @@ class WebhookDispatcher:
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1  # attempts still in flight from before are not recorded
             self._deliveries.clear()
             self._attempts.clear()
             self._failures.clear()
@@ -220,6 +223,7 @@ class WebhookDispatcher:
     def _enqueue(self, hook: Webhook, body: str, lead_ids: list[int], events: list[str]) -> int:
         with self._lock:
             delivery = Delivery(self._next_id, hook.id, hook.destination, body, lead_ids, events)
+            delivery.generation = self._generation
             self._webhooks[hook.id] = hook
             self._next_id += 1
             self._deliveries[delivery.id] = delivery
@@ -254,6 +258,8 @@ class WebhookDispatcher:
         status, error = self._post(delivery.destination, delivery.body)
         ok = status is not None and 100 <= status <= 299
         with self._lock:
+            if delivery.generation != self._generation:
+                return
             delivery.attempts = attempt_no
             delivery.in_flight = False
             next_at: float | None = None
