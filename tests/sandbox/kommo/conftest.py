@@ -11,13 +11,22 @@ from sandbox.common import Clock, ServerThread
 from sandbox.kommo import KommoSandbox
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(scope="session")
+def shared_receiver() -> Iterator[Receiver]:
     rec = Receiver()
     server = ServerThread(rec)
     rec.url = server.start() + "/hooks/kommo/secret-token"
     yield rec
     server.stop()
+
+
+@pytest.fixture
+def receiver(shared_receiver: Receiver) -> Receiver:
+    """A webhook receiver on 127.0.0.1 answering 200 (set ``statuses`` / ``delay_s`` to change that)."""
+    shared_receiver.statuses = [200]
+    shared_receiver.delay_s = 0.0
+    shared_receiver.requests.clear()
+    return shared_receiver
 
 
 @pytest.fixture(scope="session")
