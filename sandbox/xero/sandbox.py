@@ -41,6 +41,20 @@ class XeroSandboxError(ValueError):
         self.messages = messages
 
 
+def serve_quick(server: ServerThread, name: str = "xero-sandbox") -> str:
+    """Like ``ServerThread.start`` but polling for shutdown every 50 ms instead of 500 ms, so ``stop`` is quick.
+
+    ServerThread has no poll-interval option; its ``stop`` joins ``_thread``, which is set here the same way.
+    """
+    base_url = server.bind()
+    inner = server._server  # noqa: SLF001
+    assert inner is not None
+    thread = threading.Thread(target=inner.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+    server._thread = thread  # noqa: SLF001
+    thread.start()
+    return base_url
+
+
 def _line(raw: dict[str, Any]) -> dict[str, Any]:
     return {_SNAKE_TO_XERO.get(k, k): (str(v) if isinstance(v, Decimal) else v) for k, v in raw.items()}
 
@@ -121,23 +135,11 @@ class XeroSandbox:
         with self._lock:
             if self._server is None:
                 self._server = ServerThread(self.app, host=self._host, port=port)
-                self._serve(self._server)
+                serve_quick(self._server)
                 if self._resource_origin is None:
                     self.webhooks.resource_origin = self._server.base_url
                 self.webhooks.start()
         return self.base_url
-
-    def _serve(self, server: ServerThread) -> None:
-        """Like ``ServerThread.start`` but polling for shutdown every 50 ms instead of 500 ms, so ``stop`` is quick
-        (ServerThread has no poll-interval option; it joins ``_thread`` on stop, which we set the same way)."""
-        server.bind()
-        inner = server._server  # noqa: SLF001
-        assert inner is not None
-        thread = threading.Thread(
-            target=inner.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox", daemon=True
-        )
-        server._thread = thread  # noqa: SLF001
-        thread.start()
 
     def stop(self) -> None:
         with self._lock:

@@ -120,7 +120,9 @@ class WebhookReceiver:
         self.url = ""
 
     def start(self) -> str:
-        self.url = self._server.start() + "/webhooks/xero"
+        from sandbox.xero.sandbox import serve_quick
+
+        self.url = serve_quick(self._server, "xero-webhook-receiver") + "/webhooks/xero"
         return self.url
 
     def stop(self) -> None:

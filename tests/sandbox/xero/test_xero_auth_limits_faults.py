@@ -74,7 +74,9 @@ def test_refresh_token_rotation_with_30_minute_grace(xero: XeroSandbox) -> None:
 
 def test_minute_and_day_limits_with_headers() -> None:
     clock = Clock()
-    sandbox = XeroSandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, clock=clock, limits=RateLimits(per_minute=3, per_day=5))
+    sandbox = XeroSandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, clock=clock, limits=RateLimits(per_minute=3, per_day=5)
+    )
     with sandbox:
         api = XeroClient(sandbox.base_url, CLIENT_ID, CLIENT_SECRET, DEMO_TENANT_ID)
         remaining = [api.get("/Currencies").headers["X-MinLimit-Remaining"] for _ in range(3)]
@@ -132,7 +134,9 @@ def test_fail_status_fault_and_counters(xero: XeroSandbox, api: XeroClient) -> N
 
 def test_drop_after_commit_really_commits(xero: XeroSandbox, api: XeroClient) -> None:
     xero.faults.add(FaultRule(route="PUT /Invoices", drop_after_commit_rate=1.0, remaining=1))
-    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Globex Corporation"}, "LineItems": [{"Description": "x"}]}]}
+    body = {
+        "Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Globex Corporation"}, "LineItems": [{"Description": "x"}]}]
+    }
     with pytest.raises(requests.ConnectionError):
         api.put("/Invoices", json=body, headers={"Idempotency-Key": "drop-1"})
     assert len(xero.invoices()) == 7  # the write happened

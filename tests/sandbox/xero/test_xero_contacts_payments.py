@@ -42,14 +42,21 @@ def test_put_contacts_rejects_duplicate_name_and_number(api: XeroClient) -> None
     mixed = api.put(
         "/Contacts",
         params={"summarizeErrors": "false"},
-        json={"Contacts": [{"Name": "Fresh Co", "ContactNumber": "KOMMO-1"}, {"Name": "Other", "ContactNumber": "XERO-INITECH"}]},
+        json={
+            "Contacts": [
+                {"Name": "Fresh Co", "ContactNumber": "KOMMO-1"},
+                {"Name": "Other", "ContactNumber": "XERO-INITECH"},
+            ]
+        },
     ).json()["Contacts"]
     assert [c["StatusAttributeString"] for c in mixed] == ["OK", "ERROR"]
     assert mixed[0]["ContactNumber"] == "KOMMO-1"
 
 
 def test_post_contacts_upserts(xero: XeroSandbox, api: XeroClient) -> None:
-    response = api.post("/Contacts", json={"Contacts": [{"Name": "Globex Corporation", "ContactNumber": "KOMMO-6500001"}]})
+    response = api.post(
+        "/Contacts", json={"Contacts": [{"Name": "Globex Corporation", "ContactNumber": "KOMMO-6500001"}]}
+    )
     contact = response.json()["Contacts"][0]
     assert contact["ContactID"] == globex_id(xero) and contact["ContactNumber"] == "KOMMO-6500001"
     renamed = api.post(f"/Contacts/{contact['ContactID']}", json={"Name": "Initech Ltd"})
@@ -57,21 +64,39 @@ def test_post_contacts_upserts(xero: XeroSandbox, api: XeroClient) -> None:
 
 
 def test_partial_then_full_payment_then_delete(xero: XeroSandbox, api: XeroClient) -> None:
-    invoice = xero.create_invoice(contact_name="Globex Corporation", line_items=[{"item_code": "SUPPORT-HOUR", "quantity": 2}])
+    invoice = xero.create_invoice(
+        contact_name="Globex Corporation", line_items=[{"item_code": "SUPPORT-HOUR", "quantity": 2}]
+    )
     invoice_id = invoice["InvoiceID"]
     assert invoice["Total"] == Decimal("218.50")
     part = api.put(
         "/Payments",
-        json={"Payments": [{"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Date": "2026-03-11", "Amount": 100}]},
+        json={
+            "Payments": [
+                {"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Date": "2026-03-11", "Amount": 100}
+            ]
+        },
     )
     assert part.status_code == 200, part.text
     after_part = api.get(f"/Invoices/{invoice_id}").json()["Invoices"][0]
     assert (after_part["Status"], after_part["AmountPaid"], after_part["AmountDue"]) == ("AUTHORISED", 100.0, 118.5)
-    too_much = api.put("/Payments", json={"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Amount": 200})
+    too_much = api.put(
+        "/Payments", json={"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Amount": 200}
+    )
     assert too_much.status_code == 400 and "exceeds the amount outstanding" in too_much.text
-    wrong_account = api.put("/Payments", json={"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "200"}, "Amount": 1})
+    wrong_account = api.put(
+        "/Payments", json={"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "200"}, "Amount": 1}
+    )
     assert wrong_account.status_code == 400
-    rest = api.post("/Payments", json={"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Date": "2026-03-12", "Amount": "118.50"})
+    rest = api.post(
+        "/Payments",
+        json={
+            "Invoice": {"InvoiceID": invoice_id},
+            "Account": {"Code": "090"},
+            "Date": "2026-03-12",
+            "Amount": "118.50",
+        },
+    )
     payment_id = rest.json()["Payments"][0]["PaymentID"]
     paid = api.get(f"/Invoices/{invoice_id}").json()["Invoices"][0]
     assert paid["Status"] == "PAID" and paid["AmountDue"] == 0

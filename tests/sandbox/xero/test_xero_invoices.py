@@ -47,7 +47,12 @@ def test_inclusive_and_notax_line_amount_types(xero: XeroSandbox, api: XeroClien
     contact = {"ContactID": globex_id(xero)}
     inclusive = api.put(
         "/Invoices",
-        json={"Type": "ACCREC", "Contact": contact, "LineAmountTypes": "Inclusive", "LineItems": [_line(UnitAmount=115)]},
+        json={
+            "Type": "ACCREC",
+            "Contact": contact,
+            "LineAmountTypes": "Inclusive",
+            "LineItems": [_line(UnitAmount=115)],
+        },
     ).json()["Invoices"][0]
     assert (inclusive["SubTotal"], inclusive["TotalTax"], inclusive["Total"]) == (100.0, 15.0, 115.0)
     notax = api.put(
@@ -63,7 +68,12 @@ def test_item_code_fills_price_account_and_tax(xero: XeroSandbox, api: XeroClien
         json={"Type": "ACCREC", "Contact": {"Name": "Globex Corporation"}, "LineItems": [{"ItemCode": "HOSTING-12M"}]},
     )
     line = response.json()["Invoices"][0]["LineItems"][0]
-    assert (line["UnitAmount"], line["AccountCode"], line["TaxType"], line["TaxAmount"]) == (240.0, "260", "OUTPUT2", 36.0)
+    assert (line["UnitAmount"], line["AccountCode"], line["TaxType"], line["TaxAmount"]) == (
+        240.0,
+        "260",
+        "OUTPUT2",
+        36.0,
+    )
 
 
 def test_summarize_errors_false_mixes_ok_and_error_elements(xero: XeroSandbox, api: XeroClient) -> None:
@@ -102,7 +112,11 @@ def test_idempotency_key_replays_and_rejects_a_different_body(xero: XeroSandbox,
     again = api.put("/Invoices", json=body, headers={"Idempotency-Key": "deal-42"})
     assert first.json()["Invoices"][0]["InvoiceID"] == again.json()["Invoices"][0]["InvoiceID"]
     assert len(xero.invoices()) == 7
-    other = api.put("/Invoices", json={"Invoices": [{**body["Invoices"][0], "Reference": "x"}]}, headers={"Idempotency-Key": "deal-42"})
+    other = api.put(
+        "/Invoices",
+        json={"Invoices": [{**body["Invoices"][0], "Reference": "x"}]},
+        headers={"Idempotency-Key": "deal-42"},
+    )
     assert other.status_code == 400
     assert "is used with a different request" in other.json()["Message"]
     # after 6 minutes on the sandbox clock the key is free again
