@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,7 @@ class LocalStack:
         gateway_port: int = 0,
         moto_port: int = 0,
         extra_env: Mapping[str, str] | None = None,
+        prewarm: bool = False,
     ) -> None:
         """
         ``template_path``: defaults to the repository's template.yaml. ``code_root``: where CodeUri/ContentUri are
@@ -77,7 +79,8 @@ class LocalStack:
         ``visibility_timeout``: overrides every queue's VisibilityTimeout (seconds) so failed jobs are retried
         quickly locally (the template's 360 s is for AWS); None keeps the template value. ``batching_window``
         overrides MaximumBatchingWindowInSeconds (None: template value). ``schedule_interval`` overrides the
-        schedules' rate (seconds).
+        schedules' rate (seconds). ``prewarm``: cold-start every function during start (Kommo waits only 2 s for
+        a webhook answer).
         """
         self.template_path = Path(template_path) if template_path else REPO_ROOT / "template.yaml"
         self.template = Template(self.template_path, parameter_overrides, region=region)
@@ -100,6 +103,7 @@ class LocalStack:
         self.schedule_interval = schedule_interval
         self.region = region
         self.extra_env = dict(extra_env or {})
+        self.prewarm = prewarm
 
         self.aws = LocalAws(region=region, port=moto_port)
         self.resources = Resources(region=region)
@@ -121,6 +125,7 @@ class LocalStack:
         self.xero: Any = None
         self.clock: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._sandbox_ports: dict[str, int] = {}
         self._started = False
         self._lock = threading.Lock()
 
@@ -160,11 +165,15 @@ class LocalStack:
 
         self.gateway.bind()  # the URL must be known before the sandboxes are told where to send webhooks
         if self.start_sandboxes:
-            self._start_sandboxes()
+            self._create_sandboxes()  # ports chosen (URLs known), not serving yet
 
         self.env = self._environment()
         self._apply_env(self.env)
-        self.gateway.start()
+        self.gateway.start()  # serving before any sandbox can call it (Xero's Intent to Receive, webhooks)
+        if self.prewarm:
+            self._prewarm()
+        if self.start_sandboxes:
+            self._start_sandboxes()
         if self.start_worker:
             self._start_workers()
         if self.start_scheduler:
@@ -199,7 +208,7 @@ class LocalStack:
                     layers.append(code_root / content)
         return layers
 
-    def _start_sandboxes(self) -> None:
+    def _create_sandboxes(self) -> None:
         from sandbox.common import Clock
         from sandbox.kommo import KommoSandbox
         from sandbox.xero import XeroSandbox
@@ -208,7 +217,6 @@ class LocalStack:
         self.kommo = KommoSandbox(
             token=self.credentials["kommo_access_token"], seed=self.sandbox_seed, clock=self.clock
         )
-        kommo_url = self.kommo.start()
         self.xero = XeroSandbox(
             client_id=self.credentials["xero_client_id"],
             client_secret=self.credentials["xero_client_secret"],
@@ -217,15 +225,38 @@ class LocalStack:
             seed=self.sandbox_seed,
             clock=self.clock,
         )
-        xero_url = self.xero.start()
-        # Point the template's own parameters at the sandboxes (unless the caller overrode them).
+        self._sandbox_ports = {"kommo": _free_port(), "xero": _free_port()}
+        self._point_parameters_at(
+            f"http://127.0.0.1:{self._sandbox_ports['kommo']}", f"http://127.0.0.1:{self._sandbox_ports['xero']}"
+        )
+
+    def _start_sandboxes(self) -> None:
+        kommo_url = _start_on(self.kommo, self._sandbox_ports["kommo"])
+        xero_url = _start_on(self.xero, self._sandbox_ports["xero"])
+        if self._point_parameters_at(kommo_url, xero_url):  # a sandbox chose its own port after all
+            self.env = self._environment()
+            self._apply_env(self.env)
+
+    def _point_parameters_at(self, kommo_url: str, xero_url: str) -> bool:
+        """Point the template's own parameters at the sandboxes (unless the caller overrode them)."""
+        changed = False
         for name, value in (
             ("KommoBaseUrl", kommo_url),
-            ("XeroApiUrl", getattr(self.xero, "api_url", None) or xero_url.rstrip("/") + XERO_API_PATH),
-            ("XeroIdentityUrl", getattr(self.xero, "identity_url", None) or xero_url),
+            ("XeroApiUrl", _safe_attr(self.xero, "api_url") or xero_url.rstrip("/") + XERO_API_PATH),
+            ("XeroIdentityUrl", _safe_attr(self.xero, "identity_url") or xero_url),
         ):
             if name in self.template.parameters and name not in self._parameter_overrides:
+                changed = changed or self.template.parameters[name] != value
                 self.template.parameters[name] = value
+        return changed
+
+    def _prewarm(self) -> None:
+        """Cold-start every function now (like provisioned concurrency), so the first webhook is answered fast."""
+        for logical_id in self.functions.specs:
+            try:
+                self.functions.load(logical_id)
+            except Exception as exc:  # reported again on the first invoke, like Lambda's init error
+                log.warning("cold start of %s failed: %s", logical_id, exc)
 
     def _environment(self) -> dict[str, str]:
         env = self.template.environment(self.resources.refs, self.resources.attrs)
@@ -365,6 +396,30 @@ class LocalStack:
             urls["xero_api"] = self.env.get("XERO_API_URL", "")
             urls["xero_identity"] = self.env.get("XERO_IDENTITY_URL", "")
         return urls
+
+
+def _safe_attr(obj: Any, name: str) -> str | None:
+    """A URL attribute of a sandbox, or None (missing, or not available before it serves)."""
+    try:
+        value = getattr(obj, name, None)
+    except Exception:
+        return None
+    return str(value).rstrip("/") if isinstance(value, str) and value else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_on(sandbox: Any, port: int) -> str:
+    """Start a sandbox on the chosen port (or on its own choice when ``start`` takes no port)."""
+    try:
+        url = sandbox.start(port=port)
+    except TypeError:
+        url = sandbox.start()
+    return str(url).rstrip("/")
 
 
 def _quietly(action: Any) -> None:
