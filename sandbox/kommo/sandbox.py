@@ -120,7 +120,6 @@ class KommoSandbox:
             for attr, value in vars(fresh).items():
                 if attr != "lock":
                     setattr(self.state, attr, value)
-        self._seed_name = name
 
     def reset(self) -> None:
         """Back to the seed given at construction; clears counters, faults, the rate-limit window and block, and the

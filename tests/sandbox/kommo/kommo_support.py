@@ -11,7 +11,6 @@ from typing import Any
 import requests
 from werkzeug.wrappers import Request, Response
 
-
 TOKEN = "test-long-lived-token"
 
 
@@ -83,5 +82,3 @@ class Receiver:
                 return True
             time.sleep(0.01)
         return len(self.requests) >= count
-
-

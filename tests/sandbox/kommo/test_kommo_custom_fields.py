@@ -46,7 +46,10 @@ def test_valid_values_are_stored_and_returned_in_read_shape(api: Api, kommo: Kom
             {"field_id": 8100002, "values": [{"value": "Awaiting payment"}]},
             {"field_id": 8100003, "values": [{"value": 5160.5}]},
             {"field_id": 8100004, "values": [{"value": "100.25"}]},
-            {"field_id": 8100006, "values": [{"value": "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID=1"}]},
+            {
+                "field_id": 8100006,
+                "values": [{"value": "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID=1"}],
+            },
             {"field_id": 8100008, "values": [{"value": "2026-12-01T00:00:00+00:00"}]},
             {"field_id": 8100009, "values": [{"value": 1780000000}]},
             {"field_id": 8100010, "values": [{"enum_id": 8110103}]},
@@ -131,6 +134,9 @@ def test_documented_not_a_valid_choice_detail(api: Api) -> None:
 
 
 def test_validation_also_applies_on_create(api: Api, kommo: KommoSandbox) -> None:
-    r = api.post("/api/v4/leads", json=[{"name": "x", "custom_fields_values": [{"field_id": 8100007, "values": [{"value": "ftp:/x"}]}]}])
+    r = api.post(
+        "/api/v4/leads",
+        json=[{"name": "x", "custom_fields_values": [{"field_id": 8100007, "values": [{"value": "ftp:/x"}]}]}],
+    )
     assert r.status_code == 400
     assert len(kommo.leads) == 20

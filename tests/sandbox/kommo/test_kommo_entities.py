@@ -13,12 +13,17 @@ def _ids(r: requests.Response, key: str) -> list[int]:
 
 
 def test_contacts_query_searches_names_emails_and_phones(api: Api) -> None:
-    assert _ids(api.get("/api/v4/contacts", params={"query": "priya.patel@initech.example.com"}), "contacts") == [6000003]
+    assert _ids(api.get("/api/v4/contacts", params={"query": "priya.patel@initech.example.com"}), "contacts") == [
+        6000003
+    ]
     assert _ids(api.get("/api/v4/contacts", params={"query": "+64 21 555 0205"}), "contacts") == [6000005]
     assert _ids(api.get("/api/v4/contacts", params={"query": "642155502"}), "contacts") == list(range(6000001, 6000012))
     assert _ids(api.get("/api/v4/contacts", params={"query": "Wei"}), "contacts") == [6000009]
     assert api.get("/api/v4/contacts", params={"query": "nobody@nowhere"}).status_code == 204
-    assert _ids(api.get("/api/v4/contacts", params={"filter[id][]": [6000001, 6000012]}), "contacts") == [6000001, 6000012]
+    assert _ids(api.get("/api/v4/contacts", params={"filter[id][]": [6000001, 6000012]}), "contacts") == [
+        6000001,
+        6000012,
+    ]
 
 
 def test_contact_shape_with_leads_and_multitext_values(api: Api) -> None:
@@ -49,15 +54,26 @@ def test_companies_demo_names_tax_numbers_and_query(api: Api) -> None:
 def test_contact_and_company_create_and_update(api: Api, kommo: KommoSandbox) -> None:
     r = api.post(
         "/api/v4/companies",
-        json=[{"name": "Fresh Ltd", "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "a@fresh.example.com"}]}]}],
+        json=[
+            {
+                "name": "Fresh Ltd",
+                "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "a@fresh.example.com"}]}],
+            }
+        ],
     )
     assert r.status_code == 200
     company_id = r.json()["_embedded"]["companies"][0]["id"]
     assert company_id == 6500009
-    r = api.post("/api/v4/contacts", json=[{"first_name": "Ann", "last_name": "Lee", "_embedded": {"companies": [{"id": company_id}]}}])
+    r = api.post(
+        "/api/v4/contacts",
+        json=[{"first_name": "Ann", "last_name": "Lee", "_embedded": {"companies": [{"id": company_id}]}}],
+    )
     contact_id = r.json()["_embedded"]["contacts"][0]["id"]
     assert r.json()["_embedded"]["contacts"][0]["request_id"] == "0"
-    r = api.patch(f"/api/v4/contacts/{contact_id}", json={"custom_fields_values": [{"field_code": "PHONE", "values": [{"value": "+1 555", "enum_code": "MOB"}]}]})
+    r = api.patch(
+        f"/api/v4/contacts/{contact_id}",
+        json={"custom_fields_values": [{"field_code": "PHONE", "values": [{"value": "+1 555", "enum_code": "MOB"}]}]},
+    )
     assert r.status_code == 200
     r = api.patch("/api/v4/companies", json=[{"id": company_id, "name": "Fresh Limited"}])
     assert r.status_code == 200 and r.json()["_embedded"]["companies"][0]["id"] == company_id
@@ -68,7 +84,15 @@ def test_contact_and_company_create_and_update(api: Api, kommo: KommoSandbox) ->
     company = kommo.get_company(company_id)
     assert company is not None and company["name"] == "Fresh Limited"
     assert [c["id"] for c in company["_embedded"]["contacts"]] == [contact_id]
-    bad = api.post("/api/v4/contacts", json=[{"name": "x", "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "a@b.c", "enum_code": "NOPE"}]}]}])
+    bad = api.post(
+        "/api/v4/contacts",
+        json=[
+            {
+                "name": "x",
+                "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "a@b.c", "enum_code": "NOPE"}]}],
+            }
+        ],
+    )
     assert bad.status_code == 400
     assert bad.json()["validation-errors"][0]["errors"][0]["path"] == "custom_fields_values.0.values.0.enum_code"
 
@@ -77,8 +101,17 @@ def test_notes_common_and_service_message_and_listing(api: Api, kommo: KommoSand
     r = api.post(
         "/api/v4/leads/notes",
         json=[
-            {"entity_id": 1000010, "note_type": "common", "params": {"text": "No contact on this deal"}, "request_id": "n1"},
-            {"entity_id": 1000001, "note_type": "service_message", "params": {"service": "Xero sync", "text": "Invoice INV-0001 created"}},
+            {
+                "entity_id": 1000010,
+                "note_type": "common",
+                "params": {"text": "No contact on this deal"},
+                "request_id": "n1",
+            },
+            {
+                "entity_id": 1000001,
+                "note_type": "service_message",
+                "params": {"service": "Xero sync", "text": "Invoice INV-0001 created"},
+            },
         ],
     )
     assert r.status_code == 200
@@ -99,7 +132,10 @@ def test_note_validation(api: Api, kommo: KommoSandbox) -> None:
     cases = [
         ({"entity_id": 1000001, "note_type": "common", "params": {}}, "params.text"),
         ({"entity_id": 1000001, "note_type": "service_message", "params": {"text": "x"}}, "params.service"),
-        ({"entity_id": 1000001, "note_type": "attachment", "params": {"file_uuid": "nope", "file_name": "a.pdf"}}, "params.file_uuid"),
+        (
+            {"entity_id": 1000001, "note_type": "attachment", "params": {"file_uuid": "nope", "file_name": "a.pdf"}},
+            "params.file_uuid",
+        ),
         ({"entity_id": 1000001, "note_type": "shout", "params": {"text": "x"}}, "note_type"),
         ({"entity_id": 424242, "note_type": "common", "params": {"text": "x"}}, "entity_id"),
     ]

@@ -34,7 +34,9 @@ def test_500_body_is_kommos_with_trace_id_and_remaining_expires_the_rule(api: Ap
     assert api.get("/api/v4/account").status_code == 200
 
 
-def test_drop_after_commit_really_commits_then_answers_nothing(api: Api, kommo: KommoSandbox, receiver: Receiver) -> None:
+def test_drop_after_commit_really_commits_then_answers_nothing(
+    api: Api, kommo: KommoSandbox, receiver: Receiver
+) -> None:
     kommo.add_webhook(receiver.url)
     kommo.faults.add(FaultRule(route="PATCH /api/v4/leads", drop_after_commit_rate=1.0))
     with pytest.raises(requests.ConnectionError):

@@ -62,7 +62,9 @@ def test_filters_id_statuses_pipeline_updated_at_and_query(api: Api, kommo: Komm
         "filter[statuses][1][status_id]": 7200001,
     }
     expected = sorted(
-        lead.id for lead in kommo.leads.values() if (lead.pipeline_id, lead.status_id) in {(7000001, 7100001), (7000002, 7200001)}
+        lead.id
+        for lead in kommo.leads.values()
+        if (lead.pipeline_id, lead.status_id) in {(7000001, 7100001), (7000002, 7200001)}
     )
     assert ids(pairs) == expected and len(expected) >= 3
     lead = kommo.leads[1000005]
@@ -94,7 +96,11 @@ def test_lead_shape_with_contacts_and_catalog_elements(api: Api) -> None:
 
 def test_requests_without_a_valid_token_get_401_problem(kommo: KommoSandbox) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
-        r = Api(kommo.base_url).session.get(kommo.base_url + "/api/v4/leads", headers=headers | {"Authorization": headers.get("Authorization", "")}, timeout=5)
+        r = Api(kommo.base_url).session.get(
+            kommo.base_url + "/api/v4/leads",
+            headers=headers | {"Authorization": headers.get("Authorization", "")},
+            timeout=5,
+        )
         assert r.status_code == 401
         assert r.json() == {
             "title": "Unauthorized",
@@ -110,7 +116,11 @@ def test_post_leads_creates_in_first_stage_and_echoes_request_id(api: Api, kommo
         "/api/v4/leads",
         json=[
             {"name": "New deal", "price": 1500, "request_id": "abc"},
-            {"name": "Wholesale deal", "pipeline_id": 7000002, "_embedded": {"contacts": [{"id": 6000002}], "companies": [{"id": 6500002}]}},
+            {
+                "name": "Wholesale deal",
+                "pipeline_id": 7000002,
+                "_embedded": {"contacts": [{"id": 6000002}], "companies": [{"id": 6500002}]},
+            },
         ],
     )
     assert r.status_code == 200
@@ -156,7 +166,10 @@ def test_patch_batch_changes_status_price_fields_and_timestamps(api: Api, kommo:
 
 
 def test_patch_batch_needs_id_and_fails_as_a_whole(api: Api, kommo: KommoSandbox) -> None:
-    r = api.patch("/api/v4/leads", json=[{"id": 1000003, "price": 1}, {"price": 2}, {"id": 1000004, "status_id": 7200002, "pipeline_id": 7000001}])
+    r = api.patch(
+        "/api/v4/leads",
+        json=[{"id": 1000003, "price": 1}, {"price": 2}, {"id": 1000004, "status_id": 7200002, "pipeline_id": 7000001}],
+    )
     assert r.status_code == 400
     body = r.json()
     assert body["detail"] == "Request validation failed"
@@ -196,7 +209,12 @@ def test_complex_add_creates_lead_contact_and_company(api: Api, kommo: KommoSand
                         ],
                     }
                 ],
-                "companies": [{"name": "New Co", "custom_fields_values": [{"field_id": 8200002, "values": [{"value": "Rotorua"}]}]}],
+                "companies": [
+                    {
+                        "name": "New Co",
+                        "custom_fields_values": [{"field_id": 8200002, "values": [{"value": "Rotorua"}]}],
+                    }
+                ],
             },
         },
         {"name": "Complex with existing contact", "_embedded": {"contacts": [{"id": 6000003}]}, "request_id": "r2"},
@@ -229,7 +247,13 @@ def test_complex_add_limit_is_50(api: Api) -> None:
 def test_links_to_catalog_elements_with_quantity(api: Api, kommo: KommoSandbox) -> None:
     r = api.post(
         "/api/v4/leads/1000007/link",
-        json=[{"to_entity_id": 9200003, "to_entity_type": "catalog_elements", "metadata": {"quantity": 2.5, "catalog_id": 9000001}}],
+        json=[
+            {
+                "to_entity_id": 9200003,
+                "to_entity_type": "catalog_elements",
+                "metadata": {"quantity": 2.5, "catalog_id": 9000001},
+            }
+        ],
     )
     assert r.status_code == 200
     assert r.json()["_embedded"]["links"][0]["metadata"]["quantity"] == 2.5

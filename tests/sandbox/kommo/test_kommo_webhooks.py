@@ -163,7 +163,10 @@ def test_api_patch_status_fires_webhook_and_update_subscribers_get_leads_update(
     kommo: KommoSandbox, api: Api, receiver: Receiver
 ) -> None:
     kommo.add_webhook(receiver.url, settings=["status_lead", "update_lead"])
-    r = api.patch("/api/v4/leads", json=[{"id": 1000003, "status_id": 142, "pipeline_id": 7000001}, {"id": 1000004, "price": 1600}])
+    r = api.patch(
+        "/api/v4/leads",
+        json=[{"id": 1000003, "status_id": 142, "pipeline_id": 7000001}, {"id": 1000004, "price": 1600}],
+    )
     assert r.status_code == 200
     assert kommo.wait_for_deliveries(5) and receiver.wait_for(1)
     assert len(receiver.requests) == 1
@@ -176,7 +179,9 @@ def test_api_patch_status_fires_webhook_and_update_subscribers_get_leads_update(
     assert (won["status_id"], won["old_status_id"]) == ("142", "7100003")
 
 
-def test_status_only_subscriber_gets_nothing_for_a_price_change(kommo: KommoSandbox, api: Api, receiver: Receiver) -> None:
+def test_status_only_subscriber_gets_nothing_for_a_price_change(
+    kommo: KommoSandbox, api: Api, receiver: Receiver
+) -> None:
     kommo.add_webhook(receiver.url)
     assert api.patch("/api/v4/leads/1000004", json={"price": 1}).status_code == 200
     assert kommo.wait_for_deliveries(5)
