@@ -45,6 +45,7 @@ class KommoSandbox:
         self.drive_max_part_size = drive_max_part_size
         self.host = host
         self.state = KommoState(Account(account_id, subdomain))
+        self.state.snapshot = self.snapshot  # ``sandbox.state()`` as in docs/ARCHITECTURE.md
         self.auth = AuthStore(self.clock, account_id, subdomain)
         self.limiter = RateLimiter(
             self.clock, rate_limit_rps, block_after=block_after_429s, block_window_s=block_window_s
@@ -118,7 +119,7 @@ class KommoSandbox:
             fresh.webhooks = hooks
             fresh.bump_ids("webhook", max(hooks, default=0))
             for attr, value in vars(fresh).items():
-                if attr != "lock":
+                if attr not in ("lock", "snapshot"):
                     setattr(self.state, attr, value)
 
     def reset(self) -> None:
@@ -254,6 +255,15 @@ class KommoSandbox:
     def lead_field_values(self, lead_id: int, field_id: int) -> list[dict[str, Any]]:
         with self.state.lock:
             return [dict(v) for v in self.state.leads[lead_id].custom_fields.get(field_id, [])]
+
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        """Every note (leads, contacts, companies), API shape, oldest first."""
+        with self.state.lock:
+            return [
+                ser.note_to_api(self.state, n, self._base())
+                for n in sorted(self.state.notes.values(), key=lambda n: n.id)
+            ]
 
     def get_contact(self, contact_id: int) -> dict[str, Any] | None:
         with self.state.lock:

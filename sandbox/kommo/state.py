@@ -7,6 +7,7 @@ whole request so a batch write is applied atomically.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,6 +241,13 @@ class KommoState:
         self.webhooks: dict[int, Webhook] = {}
         self.file_ids: dict[tuple[int, str], int] = {}  # (lead id, file uuid) -> attachment id
         self._next: dict[str, int] = {}
+        self.snapshot: Callable[[], dict[str, Any]] | None = None  # set by KommoSandbox
+
+    def __call__(self) -> dict[str, Any]:
+        """``sandbox.state()``: everything in API shapes (``sandbox.state.leads`` etc. are the live objects)."""
+        if self.snapshot is None:
+            raise RuntimeError("state snapshot is only available through a KommoSandbox")
+        return self.snapshot()
 
     # ids --------------------------------------------------------------------------------------------------------
     def next_id(self, kind: str, start: int) -> int:

@@ -298,3 +298,19 @@ def test_move_validation(kommo: KommoSandbox) -> None:
     with pytest.raises(ValueError):
         kommo.move_leads([1000001], status_id=7200003, pipeline_id=7000001)
     assert kommo.leads[1000001].status_id == 7100003
+
+
+def test_webhook_is_disabled_after_more_than_100_failures(kommo: KommoSandbox, api: Api, receiver: Receiver) -> None:
+    receiver.statuses = [500]
+    kommo.add_webhook(receiver.url)
+    for i in range(101):
+        kommo.move_leads([1000002], status_id=7100003 if i % 2 == 0 else 7100002)
+        assert kommo.wait_for_deliveries(5)
+    hooks = api.get("/api/v4/webhooks").json()["_embedded"]["webhooks"]
+    assert hooks[0]["disabled"] is True
+    sent = len(receiver.requests)
+    assert sent == 101
+    kommo.move_leads([1000002], status_id=7100004)
+    kommo.clock.advance(300)  # the retries of the failed deliveries are dropped too
+    assert kommo.wait_for_deliveries(5)
+    assert len(receiver.requests) == sent
