@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 from typing import Any
@@ -36,7 +37,14 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def up(args: argparse.Namespace) -> int:
+    # Ctrl-C and SIGTERM both stop everything (SIGINT may be ignored when started in the background).
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     options = _options(args)
     options.update(
         gateway_port=args.gateway_port, moto_port=args.moto_port, schedule_interval=args.sweep_interval, prewarm=True

@@ -112,6 +112,7 @@ class FunctionRegistry:
         self.enforce_timeout = enforce_timeout
         self._loaded: dict[str, LoadedFunction] = {}
         self._lock = threading.Lock()  # imports are serialized (sys.path / sys.modules juggling)
+        self._counts_lock = threading.Lock()
         self.invocations: dict[str, int] = {}
         self.errors: dict[str, int] = {}
 
@@ -203,7 +204,8 @@ class FunctionRegistry:
         loaded = self.load(logical_id)
         payload = json.loads(json.dumps(event))  # the handler gets a copy decoded from JSON, as in Lambda
         context = self.context(logical_id, request_id)
-        self.invocations[logical_id] = self.invocations.get(logical_id, 0) + 1
+        with self._counts_lock:
+            self.invocations[logical_id] = self.invocations.get(logical_id, 0) + 1
         started = time.monotonic()
         try:
             result = loaded.handler(payload, context)
@@ -216,7 +218,8 @@ class FunctionRegistry:
             except (TypeError, ValueError) as exc:
                 raise MarshalError(f"Runtime.MarshalError: Unable to marshal response: {exc}") from exc
         except Exception:
-            self.errors[logical_id] = self.errors.get(logical_id, 0) + 1
+            with self._counts_lock:
+                self.errors[logical_id] = self.errors.get(logical_id, 0) + 1
             raise
 
     def functions_with(self, kind: type) -> list[tuple[FunctionSpec, Any]]:
