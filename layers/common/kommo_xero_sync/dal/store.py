@@ -151,11 +151,11 @@ class SyncStore:
         if token is not None:
             deal_condition = {
                 "ConditionExpression": "claim_token = :t",
-                "ExpressionAttributeValues": {":t": {"S": token}},
+                "ExpressionAttributeValues": {":t": token},
             }
         else:
             deal_condition = {"ConditionExpression": "attribute_not_exists(pk)"}
-        serializer = _serializer()
+        # The resource's client (de)serializes native Python values itself.
         client: Any = self._resource.meta.client
         try:
             client.transact_write_items(
@@ -163,16 +163,16 @@ class SyncStore:
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": {k: serializer.serialize(v) for k, v in deal_item.items()},
+                            "Item": deal_item,
                             **deal_condition,
                         }
                     },
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": {k: serializer.serialize(v) for k, v in invoice_item.items()},
+                            "Item": invoice_item,
                             "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
-                            "ExpressionAttributeValues": {":lead": {"N": str(lead_id)}},
+                            "ExpressionAttributeValues": {":lead": lead_id},
                         }
                     },
                 ]
@@ -279,12 +279,6 @@ class SyncStore:
 
     def put_state(self, name: str, values: dict[str, Any]) -> None:
         self.table.put_item(Item={"pk": "STATE", "sk": name, **values, "updated_at": int(self._clock())})
-
-
-def _serializer() -> Any:
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer()
 
 
 class WebhookDeduplicator:
