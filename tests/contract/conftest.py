@@ -126,7 +126,9 @@ def xero_sandbox() -> Iterator[Any]:
     from sandbox.common import Clock
     from sandbox.xero import XeroSandbox
 
-    sandbox = XeroSandbox(client_id="CONTRACT", client_secret="contract-secret", clock=Clock(), webhook_batch_window=0.05)
+    sandbox = XeroSandbox(
+        client_id="CONTRACT", client_secret="contract-secret", clock=Clock(), webhook_batch_window=0.05
+    )
     with sandbox:
         yield sandbox
 

@@ -15,12 +15,23 @@ def _line(**kw: object) -> dict[str, object]:
 
 
 def _invoice(**kw: object) -> dict[str, object]:
-    return {"Type": "ACCREC", "Contact": {"Name": "Globex Corporation"}, "LineItems": [_line()], "Status": "AUTHORISED", **kw}
+    return {
+        "Type": "ACCREC",
+        "Contact": {"Name": "Globex Corporation"},
+        "LineItems": [_line()],
+        "Status": "AUTHORISED",
+        **kw,
+    }
 
 
 def test_invoice_reads(xero_sandbox: Any, xero_api: Any, check_accounting: Check) -> None:
     invoice_id = next(i["InvoiceID"] for i in xero_sandbox.invoices() if i["InvoiceNumber"] == "INV-0001")
-    for params in ({}, {"page": 1, "pageSize": 2}, {"where": 'Type=="ACCREC" AND Status=="AUTHORISED"'}, {"IDs": invoice_id}):
+    for params in (
+        {},
+        {"page": 1, "pageSize": 2},
+        {"where": 'Type=="ACCREC" AND Status=="AUTHORISED"'},
+        {"IDs": invoice_id},
+    ):
         response = xero_api.get("/Invoices", params=params)
         assert response.status_code == 200
         check_accounting(response.json(), "Invoices")
@@ -71,7 +82,13 @@ def test_summarize_errors_false_mix(xero_api: Any, check_accounting: Check) -> N
     ],
 )
 def test_error_bodies(
-    xero_api: Any, check_accounting: Check, method: str, path: str, body: Any, headers: dict[str, str], params: dict[str, str]
+    xero_api: Any,
+    check_accounting: Check,
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+    params: dict[str, str],
 ) -> None:
     response = xero_api.request(method, path, json=body, headers=headers, params=params)
     assert response.status_code == 400
@@ -92,7 +109,12 @@ def test_contacts(xero_api: Any, check_accounting: Check) -> None:
     mixed = xero_api.put(
         "/Contacts",
         params={"summarizeErrors": "false"},
-        json={"Contacts": [{"Name": "Kommo Co", "ContactNumber": "KOMMO-1", "EmailAddress": "a@b.example"}, {"Name": "Globex Corporation"}]},
+        json={
+            "Contacts": [
+                {"Name": "Kommo Co", "ContactNumber": "KOMMO-1", "EmailAddress": "a@b.example"},
+                {"Name": "Globex Corporation"},
+            ]
+        },
     )
     assert [c["StatusAttributeString"] for c in mixed.json()["Contacts"]] == ["OK", "ERROR"]
     check_accounting(mixed.json(), "Contacts")

@@ -6,13 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from xero_support import CLIENT_ID, CLIENT_SECRET
 
 from sandbox.common import Clock
 from sandbox.xero import DEMO_TENANT_ID, XeroSandbox
 from sandbox.xero.testing import XeroClient
-
-CLIENT_ID = "TESTCLIENTID"
-CLIENT_SECRET = "test-client-secret"
 
 
 @pytest.fixture
@@ -35,7 +33,3 @@ def api(xero: XeroSandbox) -> XeroClient:
     client = XeroClient(xero.base_url, CLIENT_ID, CLIENT_SECRET, DEMO_TENANT_ID)
     client.authenticate()
     return client
-
-
-def globex_id(xero: XeroSandbox) -> str:
-    return next(c["ContactID"] for c in xero.contacts() if c["Name"] == "Globex Corporation")

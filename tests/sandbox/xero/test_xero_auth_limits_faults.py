@@ -6,7 +6,7 @@ import threading
 
 import pytest
 import requests
-from conftest import CLIENT_ID, CLIENT_SECRET
+from xero_support import CLIENT_ID, CLIENT_SECRET
 
 from sandbox.common import Clock, FaultRule
 from sandbox.xero import DEMO_TENANT_ID, RateLimits, XeroSandbox

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import globex_id
+from xero_support import globex_id
 
 from sandbox.xero import XeroSandbox, XeroSandboxError
 from sandbox.xero.testing import XeroClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import globex_id
+from xero_support import globex_id
 
 from sandbox.xero import XeroSandbox
 from sandbox.xero.testing import XeroClient

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET
+from xero_support import CLIENT_ID, CLIENT_SECRET
 
 from sandbox.common import Clock
 from sandbox.xero import XeroSandbox, sign_webhook
