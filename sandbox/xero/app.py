@@ -127,6 +127,7 @@ class XeroApp:
                 return self._accounting(request, found)
             name = f"{request.method} {API_PREFIX}{sub} (unmatched)"
             response = not_found() if found is None else simple_error(405, "MethodNotAllowed", "Method not allowed")
+            response.headers.update(self.sandbox.limiter.headers())
             self.sandbox.counters.record(name, response.status_code)
             return response
         found = _match(self.identity_routes, request.method, path)
