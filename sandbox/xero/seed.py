@@ -36,10 +36,10 @@ ITEMS = (
 )
 
 CONTACTS = (
-    # Shares its name with a Kommo company: the unique-name case. No ContactNumber.
+    # The only one sharing its name with a Kommo company (the unique-name case). No ContactNumber.
     {"Name": "Globex Corporation", "EmailAddress": "accounts@globex.example"},
     {"Name": "Initech Ltd", "EmailAddress": "ap@initech.example", "ContactNumber": "XERO-INITECH"},
-    {"Name": "Umbrella Trading", "EmailAddress": "finance@umbrella.example"},
+    {"Name": "Tui Brewing Supplies", "EmailAddress": "finance@tuibrewing.example"},
     {"Name": "Wayne Enterprises NZ", "FirstName": "Bruce", "LastName": "Wayne", "EmailAddress": "bruce@wayne.example"},
     {"Name": "Ridgeway University", "EmailAddress": "payables@ridgeway.example"},
 )
@@ -136,7 +136,7 @@ def seed_demo(ledger: Ledger) -> None:
     partly = invoice(
         "Initech Ltd", [{"ItemCode": "SUPPORT-HOUR", "Quantity": 10}], "AUTHORISED", 20, Reference="Support March"
     )
-    invoice("Umbrella Trading", [{"ItemCode": "SEO-AUDIT", "Quantity": 1}], "DRAFT", 2, Reference="SEO draft")
+    invoice("Tui Brewing Supplies", [{"ItemCode": "SEO-AUDIT", "Quantity": 1}], "DRAFT", 2, Reference="SEO draft")
     invoice(
         "Globex Corporation",
         [{"ItemCode": "HOSTING-12M", "Quantity": 1}],
