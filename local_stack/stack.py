@@ -63,7 +63,7 @@ class LocalStack:
         sandbox_seed: str | None = "demo",
         start_worker: bool = True,
         start_scheduler: bool = True,
-        visibility_timeout: int | None = 2,
+        visibility_timeout: int | None = 10,
         batching_window: float | None = 0.2,
         schedule_interval: float | None = None,
         region: str = "eu-west-1",
@@ -77,7 +77,8 @@ class LocalStack:
         resolved (default: the template's directory). ``layer_dirs``: default the template's LayerVersion
         ContentUris. ``mapping``: a JSON file or a dict put in SSM (default config/mapping.demo.json; None: skip).
         ``visibility_timeout``: overrides every queue's VisibilityTimeout (seconds) so failed jobs are retried
-        quickly locally (the template's 360 s is for AWS); None keeps the template value. ``batching_window``
+        quickly locally (default 10 s, long enough that a slow local batch is not received twice; the template's
+        360 s is for AWS); None keeps the template value. ``batching_window``
         overrides MaximumBatchingWindowInSeconds (None: template value). ``schedule_interval`` overrides the
         schedules' rate (seconds). ``prewarm``: cold-start every function during start (Kommo waits only 2 s for
         a webhook answer).

@@ -64,6 +64,9 @@ class SyncStore:
         self.table_name = table_name
         self._clock = clock
 
+    def now(self) -> float:
+        return float(self._clock())
+
     # -- deal links --------------------------------------------------------------------------------------------
     def claim_deal(self, lead_id: int, *, job_key: str) -> ClaimResult:
         now = int(self._clock())

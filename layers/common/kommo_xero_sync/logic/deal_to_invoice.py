@@ -52,6 +52,7 @@ class Outcome:
     status: str  # invoiced | already_linked | in_progress | blocked | rejected | skipped
     detail: str = ""
     invoice_id: str | None = None
+    retry_after: float | None = None  # in_progress: look again once the other worker's claim has expired
 
 
 @dataclass
@@ -117,7 +118,12 @@ class DealToInvoice:
                 if expired:
                     took_over.add(job.lead_id)
             elif claim.existing and claim.existing.get("state") == STATE_CLAIMED:
-                report.outcomes[job.lead_id] = Outcome("in_progress", "another worker holds the claim")
+                # Not acknowledged: if the holder fails after creating the invoice, this job takes the claim over
+                # once it expires and links the invoice found by its Reference.
+                wait = max(1.0, float(claim.existing.get("claim_expires", 0)) - self.store.now() + 1)
+                report.outcomes[job.lead_id] = Outcome(
+                    "in_progress", "another worker holds the claim", retry_after=wait
+                )
             else:
                 invoice_id = (claim.existing or {}).get("invoice_id")
                 report.outcomes[job.lead_id] = Outcome("already_linked", "deal already has an invoice", invoice_id)

@@ -66,31 +66,48 @@ def _run_group(
     items: list[tuple[QueueRecord, AnyJob]],
     report: WorkerReport,
     deps: WorkerDeps,
-    run: Callable[[list[AnyJob], WorkerDeps, WorkerReport], None],
+    run: Callable[[list[AnyJob], WorkerDeps, WorkerReport], dict[int, float] | None],
 ) -> None:
+    """Run one kind of job; ``run`` may return {index: seconds} for jobs to look at again later."""
     if not items:
         return
     try:
-        run([job for _, job in items], deps, report)
-        report.processed += len(items)
+        later = run([job for _, job in items], deps, report) or {}
+        report.processed += len(items) - len(later)
+        for index, seconds in later.items():
+            record = items[index][0]
+            report.failed.append(record.message_id)
+            _delay(deps, record, seconds)
     except RetryableError as exc:
         logger.warning("jobs will be retried", extra={"jobs": len(items), "error": str(exc)})
         for record, _ in items:
             report.failed.append(record.message_id)
-            if exc.retry_after and record.receipt_handle:
-                try:
-                    deps.queue().retry_later(record.receipt_handle, exc.retry_after)
-                except Exception:  # the message still comes back after the visibility timeout
-                    logger.exception("could not delay the retry")
+            if exc.retry_after:
+                _delay(deps, record, exc.retry_after)
     except Exception:
         logger.exception("jobs failed", extra={"jobs": len(items)})
         report.failed.extend(record.message_id for record, _ in items)
 
 
-def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> None:
+def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
+    if not record.receipt_handle:
+        return
+    try:
+        deps.queue().retry_later(record.receipt_handle, seconds)
+    except Exception:  # the message still comes back after the visibility timeout
+        logger.exception("could not delay the retry")
+
+
+def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
     result = deps.deal_to_invoice().run([j for j in jobs if isinstance(j, LeadStageJob)])
     for outcome in result.outcomes.values():
         report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
+    later: dict[int, float] = {}
+    for index, job in enumerate(jobs):
+        outcome = result.outcomes.get(job.lead_id) if isinstance(job, LeadStageJob) else None
+        if outcome is not None and outcome.status == "in_progress" and outcome.retry_after:
+            later[index] = outcome.retry_after
+    return later
 
 
 def _xero_invoice(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> None:

@@ -95,7 +95,7 @@ def resolve_contacts(
             found[party.key] = str(match.ContactID)
             store.put_contact_link(party.entity, party.entity_id, str(match.ContactID), match.Name or party.name, how)
             continue
-        name = _free_name(party, xero)
+        name = _free_name(party, xero, taken={n.lower() for _, n in to_create})
         if name is None:
             errors[party.key] = f"no free contact name in Xero for '{party.name}'"
             continue
@@ -130,8 +130,11 @@ def _find_existing(party: BillingParty, xero: XeroClient) -> tuple[XeroContact |
     return None, ""
 
 
-def _free_name(party: BillingParty, xero: XeroClient) -> str | None:
+def _free_name(party: BillingParty, xero: XeroClient, taken: set[str]) -> str | None:
+    """The first candidate name that no active Xero contact, and no contact created in this batch, uses."""
     for name in candidate_names(party):
+        if name.lower() in taken:
+            continue
         clash = _active(xero.find_contacts(where_equals("Name", name)))
         if not clash:
             return name
