@@ -100,8 +100,8 @@ def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
 
 def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
     result = deps.deal_to_invoice().run([j for j in jobs if isinstance(j, LeadStageJob)])
-    for outcome in result.outcomes.values():
-        report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
+    for done in result.outcomes.values():
+        report.outcomes[done.status] = report.outcomes.get(done.status, 0) + 1
     later: dict[int, float] = {}
     for index, job in enumerate(jobs):
         outcome = result.outcomes.get(job.lead_id) if isinstance(job, LeadStageJob) else None
