@@ -77,7 +77,9 @@ class Runtime:
         return WorkerDeps(
             deal_to_invoice=self.deal_to_invoice,
             invoice_status=self.invoice_status,
-            followups=lambda jobs: run_followups(jobs, mapping=self.config.mapping, kommo=self.kommo, xero=self.xero),
+            followups=lambda jobs: run_followups(
+                jobs, mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store
+            ),
             queue=lambda: self.queue,
         )
 

@@ -210,6 +210,27 @@ class SyncStore:
             ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
         )
 
+    def claim_step(self, lead_id: int, step: str, *, stale_after: int = CLAIM_SECONDS) -> bool:
+        """Claim a one-off side effect on a linked deal (e.g. attaching the PDF): True for exactly one caller.
+
+        A claim older than ``stale_after`` seconds whose step never completed (``<step>_done``) can be taken again.
+        """
+        now = int(self._clock())
+        try:
+            self.table.update_item(
+                Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"},
+                UpdateExpression="SET #c = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#d) AND "
+                "(attribute_not_exists(#c) OR #c < :stale)",
+                ExpressionAttributeNames={"#c": f"{step}_claimed_at", "#d": f"{step}_done"},
+                ExpressionAttributeValues={":now": now, ":stale": now - stale_after},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def get_deal_link(self, lead_id: int) -> dict[str, Any] | None:
         response = self.table.get_item(Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"}, ConsistentRead=True)
         return _plain(response.get("Item"))
