@@ -65,10 +65,15 @@ class Runtime:
             connections_url=settings.xero_connections_url,
         )
 
-    def deal_to_invoice(self) -> DealToInvoice:
+    @cached_property
+    def _deal_to_invoice(self) -> DealToInvoice:
+        # One per container: the organisation's currencies and ShortCode are read once per cold start.
         return DealToInvoice(
             mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store, queue=self.queue
         )
+
+    def deal_to_invoice(self) -> DealToInvoice:
+        return self._deal_to_invoice
 
     def invoice_status(self) -> InvoiceStatusSync:
         return InvoiceStatusSync(mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store)
