@@ -82,35 +82,29 @@ class SyncStore:
             "updated_at": now,
         }
         try:
-            self.table.put_item(
+            response = self.table.put_item(
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND claim_expires < :now)",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={":claimed": STATE_CLAIMED, ":now": now},
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise
             raw: Any = exc.response.get("Item")
-            existing = self._deserialize(raw) if raw is not None else None
-            if existing is not None:
-                pass
-            else:  # older emulators do not return the item: read it
-                existing = self.get_deal_link(lead_id)
+            # Older emulators do not return the item on a failed condition: read it.
+            existing = self._deserialize(raw) if raw is not None else self.get_deal_link(lead_id)
             return ClaimResult(False, None, _plain(existing))
-        return ClaimResult(True, token, None)
+        # The put replaced an item only when that item was an expired claim: a worker died mid-way.
+        return ClaimResult(True, token, None, took_over=bool(response.get("Attributes")))
 
     def _deserialize(self, raw: dict[str, Any]) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeDeserializer
 
         deserializer: Any = TypeDeserializer()
         return {k: deserializer.deserialize(v) if isinstance(v, dict) and len(v) == 1 else v for k, v in raw.items()}
-
-    def previous_claim_expired(self, lead_id: int) -> bool:
-        """True when the deal item holds a claim that expired (a worker died between claiming and completing)."""
-        item = self.get_deal_link(lead_id)
-        return bool(item and item.get("state") == STATE_CLAIMED and int(item["claim_expires"]) < int(self._clock()))
 
     def release_claim(self, lead_id: int, token: str) -> None:
         try:

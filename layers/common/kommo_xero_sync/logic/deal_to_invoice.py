@@ -110,12 +110,11 @@ class DealToInvoice:
             if not self.mapping.is_trigger(job.pipeline_id, job.status_id):
                 report.outcomes[job.lead_id] = Outcome("skipped", "not a trigger stage")
                 continue
-            expired = self.store.previous_claim_expired(job.lead_id)
             claim = self.store.claim_deal(job.lead_id, job_key=job.dedup_key)
             if claim.claimed:
                 assert claim.token is not None
                 claims[job.lead_id] = claim.token
-                if expired:
+                if claim.took_over:
                     took_over.add(job.lead_id)
             elif claim.existing and claim.existing.get("state") == STATE_CLAIMED:
                 # Not acknowledged: if the holder fails after creating the invoice, this job takes the claim over
@@ -131,11 +130,8 @@ class DealToInvoice:
             return report
         try:
             self._invoice_claimed(claims, took_over, report)
-        except RateLimitedError:
+        except (RateLimitedError, PermanentError):
             # Nothing reached Xero for the deals still claimed and unresolved: let them be claimed again soon.
-            self._release_unresolved(claims, report)
-            raise
-        except PermanentError:
             self._release_unresolved(claims, report)
             raise
         return report
