@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
@@ -142,7 +141,6 @@ class XeroMapping(_Strict):
     update_draft_on_change: bool = False
     attach_pdf: bool = False
     invoice_batch_size: Annotated[int, Field(ge=1, le=50)] = 50
-    rounding: Annotated[Decimal, Field(gt=0)] = Decimal("0.01")
 
 
 class Mapping(_Strict):

@@ -7,10 +7,3 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 logger = Logger(service="kommo-xero-sync")
 metrics = Metrics(namespace="KommoXeroSync", service="kommo-xero-sync")
 tracer = Tracer(service="kommo-xero-sync")
-
-
-def mask(value: str | None, keep: int = 2) -> str:
-    """Mask personal data or secrets for logs: 'anna@example.com' -> 'an***'."""
-    if not value:
-        return ""
-    return value[:keep] + "***"

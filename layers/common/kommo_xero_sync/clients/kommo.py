@@ -124,15 +124,6 @@ class KommoClient:
             created += parse_json(response) or []
         return created
 
-    def create_leads(self, leads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        created: list[dict[str, Any]] = []
-        for batch in chunks(leads, WRITE_BATCH):
-            response = self.http.request(
-                "POST", "/api/v4/leads", json_body=batch, headers=self._auth, safe_to_retry=False
-            )
-            created += (parse_json(response) or {}).get("_embedded", {}).get("leads", [])
-        return created
-
     def create_entities(self, entity: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         created: list[dict[str, Any]] = []
         for batch in chunks(items, WRITE_BATCH):

@@ -134,14 +134,32 @@ class XeroClient:
         return {str(c["Code"]) for c in body.get("Currencies", [])}
 
     # -- invoices ----------------------------------------------------------------------------------------------
-    def get_invoices(self, invoice_ids: Iterable[str]) -> list[XeroInvoice]:
-        invoices: list[XeroInvoice] = []
-        for batch in chunks(sorted(set(invoice_ids)), IDS_PER_GET):
-            body = parse_json(
-                self._call("GET", "/Invoices", params={"IDs": ",".join(batch), "page": 1}, route="GET /Invoices?IDs")
+    def _get_by_ids(self, collection: str, ids: Iterable[str], params: dict[str, Any]) -> list[dict[str, Any]]:
+        """GET ``/{collection}?IDs=`` in chunks short enough for a URL."""
+        rows: list[dict[str, Any]] = []
+        for batch in chunks(sorted(set(ids)), IDS_PER_GET):
+            response = self._call(
+                "GET", f"/{collection}", params={"IDs": ",".join(batch), **params}, route=f"GET /{collection}?IDs"
             )
-            invoices += [XeroInvoice.model_validate(i) for i in (body or {}).get("Invoices", [])]
-        return invoices
+            rows += (parse_json(response) or {}).get(collection, [])
+        return rows
+
+    def _create(self, collection: str, items: Sequence[dict[str, Any]], idempotency_key: str) -> list[dict[str, Any]]:
+        """PUT many items in one call with per-element results (``summarizeErrors=false``)."""
+        response = self._call(
+            "PUT",
+            f"/{collection}",
+            params={"summarizeErrors": "false"},
+            json_body={collection: list(items)},
+            headers={"Idempotency-Key": idempotency_key[:128]},
+            route=f"PUT /{collection}",
+            safe_to_retry=True,  # the Idempotency-Key makes a repeat return the first response
+        )
+        return list((parse_json(response) or {}).get(collection, []))
+
+    def get_invoices(self, invoice_ids: Iterable[str]) -> list[XeroInvoice]:
+        # page=1: paged results carry line items and payments; unpaged multi-invoice GETs are summaries.
+        return [XeroInvoice.model_validate(i) for i in self._get_by_ids("Invoices", invoice_ids, {"page": 1})]
 
     def find_invoices_by_reference(self, reference: str) -> list[XeroInvoice]:
         where = f'Type=="ACCREC" AND Reference=="{_quote(reference)}"'
@@ -162,18 +180,7 @@ class XeroClient:
         return [XeroInvoice.model_validate(i) for i in body.get("Invoices", [])], pages
 
     def create_invoices(self, invoices: Sequence[dict[str, Any]], idempotency_key: str) -> list[XeroInvoice]:
-        """PUT many invoices in one call with per-element results (``summarizeErrors=false``)."""
-        response = self._call(
-            "PUT",
-            "/Invoices",
-            params={"summarizeErrors": "false"},
-            json_body={"Invoices": list(invoices)},
-            headers={"Idempotency-Key": idempotency_key[:128]},
-            route="PUT /Invoices",
-            safe_to_retry=True,  # the Idempotency-Key makes a repeat return the first response
-        )
-        body = parse_json(response) or {}
-        return [XeroInvoice.model_validate(i) for i in body.get("Invoices", [])]
+        return [XeroInvoice.model_validate(i) for i in self._create("Invoices", invoices, idempotency_key)]
 
     def update_invoice(self, invoice_id: str, changes: dict[str, Any], idempotency_key: str) -> XeroInvoice:
         response = self._call(
@@ -210,25 +217,10 @@ class XeroClient:
         return [XeroContact.model_validate(c) for c in (body or {}).get("Contacts", [])]
 
     def get_contacts(self, contact_ids: Iterable[str]) -> list[XeroContact]:
-        contacts: list[XeroContact] = []
-        for batch in chunks(sorted(set(contact_ids)), IDS_PER_GET):
-            body = parse_json(
-                self._call("GET", "/Contacts", params={"IDs": ",".join(batch)}, route="GET /Contacts?IDs")
-            )
-            contacts += [XeroContact.model_validate(c) for c in (body or {}).get("Contacts", [])]
-        return contacts
+        return [XeroContact.model_validate(c) for c in self._get_by_ids("Contacts", contact_ids, {})]
 
     def create_contacts(self, contacts: Sequence[dict[str, Any]], idempotency_key: str) -> list[XeroContact]:
-        response = self._call(
-            "PUT",
-            "/Contacts",
-            params={"summarizeErrors": "false"},
-            json_body={"Contacts": list(contacts)},
-            headers={"Idempotency-Key": idempotency_key[:128]},
-            route="PUT /Contacts",
-            safe_to_retry=True,
-        )
-        return [XeroContact.model_validate(c) for c in (parse_json(response) or {}).get("Contacts", [])]
+        return [XeroContact.model_validate(c) for c in self._create("Contacts", contacts, idempotency_key)]
 
 
 def _quote(value: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +50,3 @@ class JobQueue:
             ReceiptHandle=receipt_handle,
             VisibilityTimeout=int(max(1, min(seconds, MAX_DELAY))),
         )
-
-    @staticmethod
-    def new_request_id() -> str:
-        return uuid.uuid4().hex

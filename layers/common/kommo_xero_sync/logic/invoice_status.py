@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from kommo_xero_sync.clients.kommo import KommoClient
@@ -145,9 +146,7 @@ class InvoiceStatusSync:
         return patch, deal_notes, snapshot, state in OPEN_STATES
 
 
-def _reversed_amount(previous: dict[str, Any], invoice: XeroInvoice) -> Any:
-    from decimal import Decimal
-
+def _reversed_amount(previous: dict[str, Any], invoice: XeroInvoice) -> Decimal:
     before = Decimal(str(previous.get("amount_paid") or 0))
     now = invoice.AmountPaid or Decimal(0)
     return max(before - now, Decimal(0))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,6 +16,7 @@ from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.dal.queue import JobQueue
 from kommo_xero_sync.dal.store import WebhookDeduplicator
 from kommo_xero_sync.exceptions import WebhookRejected
+from kommo_xero_sync.logic.enqueue import enqueue_unique
 from kommo_xero_sync.models.jobs import LeadStageJob
 from kommo_xero_sync.models.kommo import StageChange
 from kommo_xero_sync.observability import logger
@@ -167,20 +167,3 @@ def handle_kommo_webhook(
         },
     )
     return result
-
-
-def enqueue_unique(jobs: Sequence[Any], dedup: WebhookDeduplicator, queue: JobQueue, result: Any) -> None:
-    """Claim each job's de-duplication key, enqueue the new ones; release the claims if enqueueing fails."""
-    if not jobs:
-        return
-    keys = [job.dedup_key for job in jobs]
-    claimed = dedup.claim_many(keys)
-    fresh = [job for job, ok in zip(jobs, claimed, strict=True) if ok]
-    result.duplicates += len(jobs) - len(fresh)
-    try:
-        queue.send(fresh)
-    except Exception:
-        dedup.release_many([job.dedup_key for job in fresh])
-        raise
-    result.accepted += len(fresh)
-    result.jobs.extend(fresh)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from kommo_xero_sync.dal.queue import JobQueue
 from kommo_xero_sync.dal.store import WebhookDeduplicator
 from kommo_xero_sync.exceptions import WebhookRejected
-from kommo_xero_sync.logic.kommo_ingress import enqueue_unique
+from kommo_xero_sync.logic.enqueue import enqueue_unique
 from kommo_xero_sync.models.jobs import XeroInvoiceJob
 from kommo_xero_sync.observability import logger
 
