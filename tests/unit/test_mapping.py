@@ -198,3 +198,18 @@ def test_deep_link_uses_short_code():
 
 def test_catalog_link_quantity_is_decimal():
     assert CatalogLink.model_validate({"id": 1, "metadata": {"quantity": 2.5}}).quantity == Decimal("2.5")
+
+
+def test_status_sync_sees_no_change_when_dynamodb_normalised_the_amount(mapping):
+    from kommo_xero_sync.logic.invoice_status import InvoiceStatusSync
+
+    sync = InvoiceStatusSync(mapping=mapping, kommo=None, xero=None, store=None, today=lambda: TODAY)
+    current = invoice(InvoiceNumber="INV-1", AmountDue="1380.00", Total="1380.00")
+    previous = {
+        "deal_state": "Awaiting payment",
+        "amount_due": Decimal("1380"),
+        "payments_seen": [],
+        "invoice_number": "INV-1",
+    }
+    assert sync.compare(1, previous, current) is None
+    assert sync.compare(1, {**previous, "amount_due": Decimal("1000")}, current) is not None

@@ -98,7 +98,7 @@ class InvoiceStatusSync:
         current = {p.PaymentID: p for p in invoice.Payments if (p.Status or "AUTHORISED") != "DELETED"}
         unchanged = (
             previous.get("deal_state") == state.value
-            and str(previous.get("amount_due")) == str(invoice.AmountDue)
+            and _same_amount(previous.get("amount_due"), invoice.AmountDue)
             and seen == set(current)
             and previous.get("invoice_number") == invoice.InvoiceNumber
         )
@@ -144,6 +144,13 @@ class InvoiceStatusSync:
             patch["pipeline_id"] = stage.pipeline_id
             patch["status_id"] = stage.status_id
         return patch, deal_notes, snapshot, state in OPEN_STATES
+
+
+def _same_amount(stored: Any, current: Decimal | None) -> bool:
+    """Compare as numbers: DynamoDB normalises 1380.00 to 1380, so text comparison would always differ."""
+    if stored is None or current is None:
+        return stored is None and current is None
+    return Decimal(str(stored)) == current
 
 
 def _reversed_amount(previous: dict[str, Any], invoice: XeroInvoice) -> Decimal:
