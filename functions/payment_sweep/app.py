@@ -20,6 +20,18 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     runtime = get_runtime()
     logger.info("sweep started", extra={"scheduled_time": event.get("time")})
     report = run_sweep(xero=runtime.xero, store=runtime.store, status_sync=runtime.invoice_status())
-    metrics.add_metric(name="SweepInvoicesRead", unit=MetricUnit.Count, value=report.invoices)
-    metrics.add_metric(name="SweepDealsUpdated", unit=MetricUnit.Count, value=report.updated)
-    return {"pages": report.pages, "invoices": report.invoices, "updated": report.updated, "unlinked": report.unlinked}
+    counts = report.as_dict()
+    for name, key in METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[key])
+    return counts
+
+
+METRICS = {
+    "SweepPagesRead": "pages",
+    "SweepInvoicesRead": "invoices",
+    "SweepDealsUpdated": "updated",
+    "SweepUnlinkedInvoices": "unlinked",
+    "SweepInvoicesHandedOn": "handed_on",
+    "SweepOverdueMarked": "overdue_marked",
+    "SweepOverdueTasks": "overdue_tasks",
+}

@@ -120,7 +120,26 @@ class KommoMapping(_Strict):
     # Stage moves on payment status (None: do not move).
     paid_stage: StageRef | None = None
     voided_stage: StageRef | None = None
+    # A task for the deal's responsible user when its invoice becomes overdue (``{number}``, ``{amount_due}``,
+    # ``{currency}`` and ``{due_date}`` are filled in), due ``overdue_task_days`` after the day it is set.
+    overdue_task: bool = False
+    overdue_task_text: Annotated[str, Field(min_length=1, max_length=1000)] = (
+        "Invoice {number} is overdue since {due_date}: {amount_due} {currency} unpaid. Please contact the client."
+    )
+    overdue_task_type_id: PositiveId = 1  # 1 = Follow-up
+    overdue_task_days: Annotated[int, Field(ge=0, le=30)] = 1
     note_service_name: str = "Xero sync"
+
+    @field_validator("overdue_task_text")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(number="", amount_due="", currency="", due_date="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"unknown placeholder or stray brace ({exc}); use {{number}}, {{amount_due}}, {{currency}}, {{due_date}}"
+            ) from exc
+        return value
 
 
 class ProductAccounting(_Strict):

@@ -115,6 +115,15 @@ class KommoClient:
             calls += 1
         return calls
 
+    def add_tasks(self, tasks: Sequence[dict[str, Any]]) -> int:
+        """Batch add tasks (each has ``entity_id``, ``entity_type``, ``text``, ``complete_till``, optionally
+        ``responsible_user_id`` and ``task_type_id``); returns the number of calls."""
+        calls = 0
+        for batch in chunks(tasks, WRITE_BATCH):
+            self.http.request("POST", "/api/v4/tasks", json_body=batch, headers=self._auth, safe_to_retry=False)
+            calls += 1
+        return calls
+
     def create_leads_complex(self, leads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         created: list[dict[str, Any]] = []
         for batch in chunks(leads, WRITE_BATCH):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -55,6 +55,10 @@ def _plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 _MONEY_KEYS = {"total", "amount_due", "amount_paid", "amount_credited"}
+
+# Open linked invoices are indexed by due date (gsi1); once marked overdue they move to the OVERDUE partition.
+INDEX_OPEN = "OPEN"
+INDEX_OVERDUE = "OVERDUE"
 
 
 class SyncStore:
@@ -267,11 +271,50 @@ class SyncStore:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def open_invoices_due_before(self, due_iso: str) -> list[dict[str, Any]]:
-        response = self.table.query(
-            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("OPEN") & Key("gsi1sk").lt(due_iso + "~")
-        )
-        return [_plain(i) or {} for i in response.get("Items", [])]
+    # -- overdue index (gsi1: gsi1pk OPEN | OVERDUE, gsi1sk "<due date>#<invoice id>") --------------------------
+    def open_invoices_due_before(self, day_iso: str, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """Pages of deal links whose invoice is still in the ``OPEN`` index and fell due before ``day_iso``.
+
+        Paginated with ``ExclusiveStartKey``, so items moved out of the index while the caller works through the pages
+        are neither skipped nor read twice. Reads grow with the invoices not yet marked, not with all linked invoices.
+        """
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(INDEX_OPEN) & Key("gsi1sk").lt(day_iso),
+            "Limit": page_size,
+        }
+        while True:
+            response = self.table.query(**kwargs)
+            items = [_plain(i) or {} for i in response.get("Items", [])]
+            if items:
+                yield items
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def mark_overdue(self, lead_id: int, index_key: str, *, deal_state: str) -> bool:
+        """Move a deal link from the ``OPEN`` to the ``OVERDUE`` index and record the state written to the deal.
+
+        False when the link changed meanwhile (paid, voided, due date moved: it is no longer ``OPEN`` under
+        ``index_key``); the caller wrote the deal from stale data and must put the recorded state back.
+        """
+        try:
+            self.table.update_item(
+                Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"},
+                UpdateExpression="SET gsi1pk = :overdue, deal_state = :state",
+                ConditionExpression="gsi1pk = :open AND gsi1sk = :sk",
+                ExpressionAttributeValues={
+                    ":overdue": INDEX_OVERDUE,
+                    ":state": deal_state,
+                    ":open": INDEX_OPEN,
+                    ":sk": index_key,
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     # -- contact links -----------------------------------------------------------------------------------------
     def get_contact_link(self, entity: str, entity_id: int) -> dict[str, Any] | None:

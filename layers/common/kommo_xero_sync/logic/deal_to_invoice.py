@@ -346,6 +346,8 @@ def invoice_snapshot(invoice: XeroInvoice, state: InvoiceState) -> dict[str, Any
         "payments_seen": sorted(p.PaymentID for p in invoice.Payments if (p.Status or "AUTHORISED") != "DELETED"),
     }
     if state in OPEN_STATES and due:
-        snapshot["gsi1pk"] = "OPEN"
+        # An invoice already shown as Overdue waits in the OVERDUE partition, so the overdue sweep never marks it
+        # (and notes it) twice; closed invoices leave the index (``SyncStore.update_invoice_snapshot``).
+        snapshot["gsi1pk"] = "OVERDUE" if state == InvoiceState.OVERDUE else "OPEN"  # store.INDEX_OVERDUE / INDEX_OPEN
         snapshot["gsi1sk"] = f"{due}#{invoice.InvoiceID}"
     return snapshot
