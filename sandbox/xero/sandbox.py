@@ -182,6 +182,7 @@ class XeroSandbox:
         self.idempotency.clear()
         self.limiter.reset()
         self.webhooks.clear()
+        self.webhooks.drop_rate = 0.0
 
     def seed(self, name: str | None) -> None:
         apply_seed(self.ledger, name)
@@ -401,11 +402,13 @@ class XeroSandbox:
         """The webhook log: every POST attempt (events and Intent to Receive) and every dropped event."""
         return [d.to_json() for d in list(self.webhooks.deliveries)]
 
-    def drop_webhooks(self, rate: float) -> None:
-        """Lose this fraction of future events on purpose (0 to 1)."""
+    def drop_webhooks(self, rate: float, seed: int | None = None) -> None:
+        """Lose this fraction of future events on purpose (0 to 1); ``seed`` makes the choice repeatable."""
         if not 0 <= rate <= 1:
             raise ValueError("rate must be between 0 and 1")
         self.webhooks.drop_rate = rate
+        if seed is not None:
+            self.webhooks.reseed(seed)
 
     # ------------------------------------------------------------------ auth helpers
     def mint_authorization_code(self, scope: str = DEFAULT_SCOPE, redirect_uri: str | None = None) -> str:

@@ -181,6 +181,10 @@ class WebhookDispatcher:
             self._pending.append((time.monotonic(), {"sequence": self._sequence, "event": event}))
             self._cond.notify_all()
 
+    def reseed(self, seed: int) -> None:
+        with self._cond:
+            self._random.seed(seed)
+
     def flush(self) -> None:
         """Send pending events now instead of waiting for the batch window."""
         with self._cond:

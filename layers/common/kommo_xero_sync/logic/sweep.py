@@ -54,7 +54,8 @@ def run_sweep(
     state = store.get_state(WATERMARK) or {}
     since_text = state.get("since")
     since = datetime.fromisoformat(since_text) if since_text else now() - timedelta(days=30)
-    page = int(state.get("page") or 1)
+    # A page number means something only with the page size it was counted in.
+    page = int(state.get("page") or 1) if state.get("page_size") in (None, page_size) else 1
     while report.pages < max_pages:
         invoices, page_count = xero.invoices_modified_since(since - OVERLAP, page=page, page_size=page_size)
         report.pages += 1
@@ -72,10 +73,10 @@ def run_sweep(
         done = not invoices or len(invoices) < page_size or (page_count is not None and page >= page_count)
         if done:
             new_since = max(since, last) if last else since
-            store.put_state(WATERMARK, {"since": new_since.isoformat(), "page": 1})
+            store.put_state(WATERMARK, {"since": new_since.isoformat(), "page": 1, "page_size": page_size})
             break
         page += 1
-        store.put_state(WATERMARK, {"since": since.isoformat(), "page": page})
+        store.put_state(WATERMARK, {"since": since.isoformat(), "page": page, "page_size": page_size})
     overdue = mark_overdue(
         store=store, kommo=status_sync.kommo, mapping=status_sync.mapping, today=today or status_sync.today
     )

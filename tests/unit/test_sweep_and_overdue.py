@@ -332,3 +332,12 @@ def test_sweep_marks_overdue_after_reading_changes(world, mapping):
     assert report.overdue_marked == 1 and report.updated == 1
     assert kommo.status_of(1) == "Overdue" and kommo.status_of(2) == "Paid"
     assert not any("Overdue" in t for t in kommo.notes_for(2))
+
+
+def test_sweep_restarts_the_window_when_the_page_size_changed(world, mapping):
+    store, kommo, sync, _ = world
+    invoices = [inv(n, due=TODAY + timedelta(days=5)) for n in range(1, 6)]
+    store.put_state(WATERMARK, {"since": "2026-03-01T00:00:00+00:00", "page": 3, "page_size": 2})
+    xero = PagedXero(invoices)
+    report = run_sweep(xero=xero, store=store, status_sync=sync, page_size=500)
+    assert xero.pages_read == [1] and report.invoices == 5  # page 3 of 500 would have skipped them all
