@@ -276,6 +276,42 @@ def check_payment_status_on_deals(demo: Demo) -> Check:
     )
 
 
+def check_payments_arrive_on_deals(demo: Demo) -> Check:
+    """Each payment made in Xero gives the deal one note with its amount, the amount due Xero shows, and the fully
+    paid deal moves to the mapping's paid stage (demo mapping: Sales / Paid)."""
+    paid_stage = 7100005
+    seen: dict[int, str] = {}
+    good = []
+    for key, (kind, amount) in demo.payments.items():
+        if not isinstance(key, int):
+            continue
+        invoice = demo.linked_invoice(key) or {}
+        notes = [n for n in demo.kommo.notes_for_lead(key) if "Payment of" in str(n.get("params", {}).get("text", ""))]
+        due = demo.field(key, FIELD_AMOUNT_DUE)
+        lead = demo.kommo.get_lead(key) or {}
+        on_deal = Decimal(str(due)) if due is not None else None
+        expected_due = Decimal(str(invoice.get("AmountDue"))) if invoice else None
+        ok = (
+            len(notes) == 1
+            and f"{amount:,.2f}" in str(notes[0]["params"]["text"])
+            and on_deal is not None
+            and on_deal == expected_due
+            and (kind != "full" or lead.get("status_id") == paid_stage)
+        )
+        seen[key] = (
+            f"{len(notes)} payment note(s), amount due {due} (Xero {expected_due}), stage {lead.get('status_id')}"
+        )
+        if ok:
+            good.append(key)
+    return flow_check(
+        "each payment is one note on its deal, with the amount due and the paid stage",
+        "payment_to_deal",
+        bool(seen) and len(good) == len(seen),
+        any("1 payment note" in text for text in seen.values()),
+        "; ".join(f"{deal}: {text}" for deal, text in seen.items()),
+    )
+
+
 @dataclass
 class Step:
     title: str
@@ -297,7 +333,13 @@ STEPS = [
     Step(
         "(c) apply a partial and a full payment",
         step_apply_payments,
-        [check_drained, check_xero_webhook, check_payments_in_xero, check_payment_status_on_deals],
+        [
+            check_drained,
+            check_xero_webhook,
+            check_payments_in_xero,
+            check_payment_status_on_deals,
+            check_payments_arrive_on_deals,
+        ],
     ),
 ]
 
