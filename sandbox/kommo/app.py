@@ -87,6 +87,8 @@ ROUTES: list[tuple[str, str, bool, bool]] = [
     ("POST", "/api/v4/companies/notes", True, True),
     ("GET", "/api/v4/companies/{id}/notes", True, True),
     ("POST", "/api/v4/companies/{id}/notes", True, True),
+    ("GET", "/api/v4/tasks", True, True),
+    ("POST", "/api/v4/tasks", True, True),
     ("GET", "/api/v4/catalogs", True, True),
     ("GET", "/api/v4/catalogs/{id}", True, True),
     ("GET", "/api/v4/catalogs/{id}/custom_fields", True, True),
@@ -573,6 +575,40 @@ class KommoApp:
 
     def h_post_leads_notes(self, ctx: Ctx) -> Response:
         return self._add_notes(ctx, "leads", None)
+
+    # tasks -----------------------------------------------------------------------------------------------------------
+    def h_get_tasks(self, ctx: Ctx) -> Response:
+        f = ctx.params.get("filter") or {}
+        if not isinstance(f, dict):
+            f = {}
+        with self.state.lock:
+            tasks = list(self.state.tasks.values())
+            if "entity_type" in f:
+                tasks = [t for t in tasks if t.entity_type == str(f["entity_type"])]
+            if "entity_id" in f:
+                ids = set(as_ints(f["entity_id"]))
+                tasks = [t for t in tasks if t.entity_id in ids]
+            if "responsible_user_id" in f:
+                ids = set(as_ints(f["responsible_user_id"]))
+                tasks = [t for t in tasks if t.responsible_user_id in ids]
+            tasks = self.ordered(ctx, tasks)
+            return self.paged(ctx, "tasks", tasks, lambda t: ser.task_to_api(self.state, t, ctx.base))
+
+    def h_post_tasks(self, ctx: Ctx) -> Response:
+        body = json_body(ctx.request)
+        with self.state.lock:
+            created = writes.add_tasks(self.state, body, self.now(), ctx.user_id)
+        return hal(
+            {
+                "_links": ser.link(f"{ctx.base}/api/v4/tasks"),
+                "_embedded": {
+                    "tasks": [
+                        {"id": t.id, "request_id": rid, "_links": ser.link(f"{ctx.base}/api/v4/tasks/{t.id}")}
+                        for t, rid in created
+                    ]
+                },
+            }
+        )
 
     def h_get_leads_id_notes(self, ctx: Ctx, id: int) -> Response:
         return self._list_notes(ctx, "leads", id)

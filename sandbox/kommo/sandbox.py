@@ -275,6 +275,15 @@ class KommoSandbox:
             c = self.state.companies.get(company_id)
             return ser.company_to_api(self.state, c, self._base(), {"leads", "contacts"}) if c else None
 
+    def tasks_for_lead(self, lead_id: int) -> list[dict[str, Any]]:
+        """The lead's tasks, API shape, oldest first."""
+        with self.state.lock:
+            return [
+                ser.task_to_api(self.state, t, self._base())
+                for t in sorted(self.state.tasks.values(), key=lambda t: t.id)
+                if t.entity_type == "leads" and t.entity_id == lead_id
+            ]
+
     def notes_for_lead(self, lead_id: int) -> list[dict[str, Any]]:
         with self.state.lock:
             return [
@@ -315,6 +324,7 @@ class KommoSandbox:
                 "contacts": [ser.contact_to_api(st, c, base, {"leads"}) for c in st.contacts.values()],
                 "companies": [ser.company_to_api(st, c, base, {"leads", "contacts"}) for c in st.companies.values()],
                 "notes": [ser.note_to_api(st, n, base) for n in st.notes.values()],
+                "tasks": [ser.task_to_api(st, t, base) for t in st.tasks.values()],
                 "files": [ser.drive_file_to_api(f, base) for f in st.files.values()],
                 "catalog_elements": self.catalog_elements(),
                 "webhooks": [ser.webhook_to_api(st, h) for h in st.webhooks.values()],

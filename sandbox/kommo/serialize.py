@@ -17,6 +17,7 @@ from sandbox.kommo.state import (
     Pipeline,
     Status,
     Tag,
+    Task,
     User,
     Webhook,
 )
@@ -166,6 +167,28 @@ def note_to_api(state: KommoState, note: Note, base: str) -> dict[str, Any]:
         "account_id": state.account.id,
         "is_pinned": note.is_pinned,
         "_links": link(f"{base}/api/v4/{note.entity_type}/{note.entity_id}/notes/{note.id}"),
+    }
+
+
+def task_to_api(state: KommoState, task: Task, base: str) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "created_by": task.created_by,
+        "updated_by": task.created_by,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "responsible_user_id": task.responsible_user_id,
+        "group_id": 0,
+        "entity_id": task.entity_id or None,
+        "entity_type": task.entity_type or None,
+        "duration": 0,
+        "is_completed": task.is_completed,
+        "task_type_id": task.task_type_id,
+        "text": task.text,
+        "result": [],
+        "complete_till": task.complete_till,
+        "account_id": state.account.id,
+        "_links": link(f"{base}/api/v4/tasks/{task.id}"),
     }
 
 

@@ -151,6 +151,21 @@ class Note:
 
 
 @dataclass
+class Task:
+    id: int
+    entity_type: str  # leads | contacts | companies
+    entity_id: int
+    text: str
+    complete_till: int
+    task_type_id: int
+    responsible_user_id: int
+    created_by: int
+    created_at: int
+    updated_at: int
+    is_completed: bool = False
+
+
+@dataclass
 class DriveFile:
     uuid: str
     version_uuid: str
@@ -233,6 +248,7 @@ class KommoState:
         self.contacts: dict[int, Contact] = {}
         self.companies: dict[int, Company] = {}
         self.notes: dict[int, Note] = {}
+        self.tasks: dict[int, Task] = {}
         self.files: dict[str, DriveFile] = {}
         self.upload_sessions: dict[str, UploadSession] = {}
         self.catalogs: dict[int, Catalog] = {}

@@ -21,6 +21,7 @@ from sandbox.kommo.state import (
     LinkedElement,
     Note,
     Tag,
+    Task,
 )
 
 MAX_BATCH = 250
@@ -684,6 +685,70 @@ def add_notes(
         )
         state.notes[note.id] = note
         out.append((note, rid))
+    return out
+
+
+# tasks --------------------------------------------------------------------------------------------------------------
+
+TASK_TYPES = {1: "Follow-up", 2: "Meeting"}  # the account's built-in task types
+
+
+def add_tasks(state: KommoState, body: Any, now: int, user_id: int) -> list[tuple[Task, str]]:
+    """POST /api/v4/tasks: ``text`` and ``complete_till`` (unix, not in the past) are required; ``entity_id`` with
+    ``entity_type`` (leads|contacts|companies) ties the task to an entity; the responsible user defaults to the caller."""
+    items = require_batch(body)
+    stores: dict[str, dict[int, Any]] = {"leads": state.leads, "contacts": state.contacts, "companies": state.companies}
+    errors = ValidationErrors()
+    plans: list[tuple[dict[str, Any], str]] = []
+    for i, item in enumerate(items):
+        rid = request_id_of(item, i)
+        if not isinstance(item, dict):
+            errors.add(rid, "InvalidType", str(i), "This value should be of type object.")
+            continue
+        before = errors.count()
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            errors.add(rid, "NotBlank", "text", "This value should not be blank.")
+        till = item.get("complete_till")
+        if not _is_int(till):
+            errors.add(rid, "NotBlank", "complete_till", "This value should not be blank.")
+        elif till < now:
+            errors.add(rid, "InvalidValue", "complete_till", "The task deadline cannot be in the past.")
+        entity_type, entity_id = item.get("entity_type"), item.get("entity_id")
+        if entity_type is not None or entity_id is not None:
+            if entity_type not in stores:
+                errors.add(rid, "NotSupportedChoice", "entity_type", "The value you selected is not a valid choice.")
+            elif not _is_int(entity_id):
+                errors.add(rid, "InvalidType", "entity_id", "This value should be of type int.")
+            elif entity_id not in stores[entity_type]:
+                errors.add(rid, "NotFound", "entity_id", "Entity not found.")
+        task_type = item.get("task_type_id", 1)
+        if not _is_int(task_type) or task_type not in TASK_TYPES:
+            errors.add(rid, "NotSupportedChoice", "task_type_id", "The value you selected is not a valid choice.")
+        responsible = item.get("responsible_user_id", user_id)
+        if not _is_int(responsible) or responsible not in state.users:
+            errors.add(
+                rid, "NotSupportedChoice", "responsible_user_id", "The value you selected is not a valid choice."
+            )
+        if errors.count() == before:
+            plans.append((item, rid))
+    errors.raise_if_any()
+    out: list[tuple[Task, str]] = []
+    for item, rid in plans:
+        task = Task(
+            id=state.next_id("task", 50000001),
+            entity_type=str(item.get("entity_type") or ""),
+            entity_id=int(item.get("entity_id") or 0),
+            text=str(item["text"]),
+            complete_till=int(item["complete_till"]),
+            task_type_id=int(item.get("task_type_id", 1)),
+            responsible_user_id=int(item.get("responsible_user_id", user_id)),
+            created_by=user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        state.tasks[task.id] = task
+        out.append((task, rid))
     return out
 
 

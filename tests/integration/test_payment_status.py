@@ -41,6 +41,7 @@ VOIDED_STAGE = 143  # Closed - lost
 def stack():
     mapping = mapping_without_followups()
     mapping["kommo"]["voided_stage"] = {"pipeline_id": SALES, "status_id": VOIDED_STAGE}
+    mapping["kommo"]["overdue_task"] = True
     with LocalStack(credentials=DEV_CREDENTIALS, start_scheduler=False, mapping=mapping, batching_window=1.0) as s:
         yield s
 
@@ -288,7 +289,11 @@ def test_overdue_by_clock_is_marked_from_the_link_table_once(env):
         assert (
             kommo_calls["PATCH /api/v4/leads"]["calls"] == 1 and kommo_calls["POST /api/v4/leads/notes"]["calls"] == 1
         )
+        assert report.overdue_tasks == 2 and kommo_calls["POST /api/v4/tasks"]["calls"] == 1
         for lead in (1000003, 1000005):
+            (task,) = env.kommo.tasks_for_lead(lead)
+            responsible = env.kommo.get_lead(lead)["responsible_user_id"]
+            assert task["responsible_user_id"] == responsible and "is overdue since" in task["text"]
             assert field(env, lead, F_STATUS) == "Overdue"
             assert sum("is now Overdue" in t for t in notes_text(env, lead)) == 1
             assert store().get_deal_link(lead)["gsi1pk"] == "OVERDUE"
@@ -297,7 +302,7 @@ def test_overdue_by_clock_is_marked_from_the_link_table_once(env):
         # The next run finds nothing to mark and writes nothing.
         env.kommo.counters.reset()
         assert sweep_on_clock(env).overdue_marked == 0
-        assert "PATCH /api/v4/leads" not in env.kommo.counters.snapshot()
+        assert not {"PATCH /api/v4/leads", "POST /api/v4/tasks"} & set(env.kommo.counters.snapshot())
 
         # Paid later (webhook): the usual status path, and the invoice leaves the index.
         env.xero.apply_payment(first["InvoiceID"], Decimal(str(first["AmountDue"])))
