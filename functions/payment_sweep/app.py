@@ -19,7 +19,12 @@ from kommo_xero_sync.runtime import get_runtime
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     runtime = get_runtime()
     logger.info("sweep started", extra={"scheduled_time": event.get("time")})
-    report = run_sweep(xero=runtime.xero, store=runtime.store, status_sync=runtime.invoice_status())
+    report = run_sweep(
+        xero=runtime.xero,
+        store=runtime.store,
+        status_sync=runtime.invoice_status(),
+        invoice_to_deal=runtime.invoice_to_deal().run_read,  # hand-made invoices the webhooks missed
+    )
     counts = report.as_dict()
     for name, key in METRICS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[key])

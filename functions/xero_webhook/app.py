@@ -39,5 +39,7 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[
     except Exception:
         logger.exception("xero webhook could not be enqueued")
         return response(503)
+    if result.unreadable:
+        metrics.add_metric(name="XeroWebhooksUnreadable", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="XeroJobsEnqueued", unit=MetricUnit.Count, value=result.accepted)
     return response(200)

@@ -63,3 +63,10 @@ def move(stack, lead_ids, status=PAYMENT_AGREED, pipeline=SALES):
 
 def notes_text(stack, lead_id):
     return [json.dumps(n.get("params", {})) for n in stack.kommo.notes_for_lead(lead_id)]
+
+
+def settle(stack):
+    """Both sandboxes' webhooks delivered and the jobs they became processed."""
+    assert stack.xero.wait_for_deliveries(timeout=20)
+    assert stack.kommo.wait_for_deliveries(timeout=20)
+    assert stack.drain(timeout=60)

@@ -28,6 +28,7 @@ from tests.integration.helpers import (
     mapping_without_followups,
     move,
     notes_text,
+    settle,
 )
 
 pytestmark = pytest.mark.integration
@@ -58,12 +59,6 @@ def invoiced(stack, *lead_ids):
         (invoice,) = invoices_for(stack, lead_id)
         out.append(invoice)
     return out
-
-
-def settle(stack):
-    """Xero's webhooks delivered and the jobs they became processed."""
-    assert stack.xero.wait_for_deliveries(timeout=20)
-    assert stack.drain(timeout=60)
 
 
 def sweep_handler(stack):

@@ -69,11 +69,17 @@ def test_contact_events_are_ignored(dedup, queue):
     assert result.ignored == 1 and queue.sent == []
 
 
-def test_signed_but_unreadable_body_is_400(dedup, queue):
-    raw = json.dumps({"events": [{"nope": 1}]}).encode()
-    with pytest.raises(WebhookRejected) as info:
-        call(raw, sign(raw, KEY), dedup, queue)
-    assert info.value.status == 400
+@pytest.mark.parametrize("raw", [json.dumps({"events": [{"nope": 1}]}).encode(), b"not json", b"{}"])
+def test_signed_but_unreadable_body_is_acknowledged_logged_and_enqueues_nothing(dedup, queue, raw, caplog):
+    result = call(raw, sign(raw, KEY), dedup, queue)
+    assert result.unreadable and result.accepted == 0
+    assert queue.sent == [] and dedup.keys == set()
+
+
+def test_empty_events_list_is_accepted_and_enqueues_nothing(dedup, queue):
+    raw = b'{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"X"}'
+    result = call(raw, sign(raw, KEY), dedup, queue)
+    assert (result.accepted, result.unreadable) == (0, False) and queue.sent == []
 
 
 def test_signature_compare_is_constant_time():

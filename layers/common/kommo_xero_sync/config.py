@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
@@ -112,10 +113,12 @@ class KommoMapping(_Strict):
     company_tax_number_field: PositiveId | None = None
     company_city_field: PositiveId | None = None
     catalog_sku_field_code: str = "SKU"
-    # Deals created from hand-made Xero invoices go here.
+    # Invoice -> deal. Deals created from hand-made Xero invoices go to ``invoice_deal_stage`` (None: only match
+    # existing deals, never create), carry ``invoice_deal_tag`` (such deals are never invoiced by the product) and
+    # belong to ``responsible_user_id``. Open deals of ``match_pipelines`` are matched by client, amount and currency.
     invoice_deal_stage: StageRef | None = None
     responsible_user_id: PositiveId | None = None
-    invoice_deal_tag: str = "Xero"
+    invoice_deal_tag: Annotated[str, Field(min_length=1, max_length=100)] = "Xero"
     match_pipelines: list[PositiveId] = []
     # Stage moves on payment status (None: do not move).
     paid_stage: StageRef | None = None
@@ -157,6 +160,9 @@ class XeroMapping(_Strict):
     payment_terms_days: Annotated[int, Field(ge=0, le=365)] = 14
     default_currency: CurrencyCode | None = None
     accepted_manual_statuses: list[Literal["DRAFT", "SUBMITTED", "AUTHORISED"]] = ["SUBMITTED", "AUTHORISED"]
+    # Hand-made invoices dated before this day never become deals. None: the day the product first saw an invoice
+    # (so installing it does not turn last month's invoices into deals).
+    create_deals_from: date | None = None
     update_draft_on_change: bool = False
     attach_pdf: bool = False
     invoice_batch_size: Annotated[int, Field(ge=1, le=50)] = 50

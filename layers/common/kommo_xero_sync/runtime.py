@@ -19,6 +19,7 @@ from kommo_xero_sync.dal.store import SyncStore, WebhookDeduplicator
 from kommo_xero_sync.logic.deal_to_invoice import DealToInvoice
 from kommo_xero_sync.logic.followup import run_followups
 from kommo_xero_sync.logic.invoice_status import InvoiceStatusSync
+from kommo_xero_sync.logic.invoice_to_deal import InvoiceToDeal
 from kommo_xero_sync.logic.worker import WorkerDeps
 
 
@@ -78,10 +79,16 @@ class Runtime:
     def invoice_status(self) -> InvoiceStatusSync:
         return InvoiceStatusSync(mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store)
 
+    def invoice_to_deal(self) -> InvoiceToDeal:
+        return InvoiceToDeal(
+            mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store, queue=self.queue
+        )
+
     def worker_deps(self) -> WorkerDeps:
         return WorkerDeps(
             deal_to_invoice=self.deal_to_invoice,
             invoice_status=self.invoice_status,
+            invoice_to_deal=self.invoice_to_deal,
             followups=lambda jobs: run_followups(
                 jobs, mapping=self.config.mapping, kommo=self.kommo, xero=self.xero, store=self.store
             ),

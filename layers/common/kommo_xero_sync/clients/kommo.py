@@ -56,9 +56,18 @@ class KommoClient:
             leads.extend(Lead.model_validate(r) for r in rows)
         return leads
 
-    def find_leads(self, *, pipeline_ids: Sequence[int] = (), query: str | None = None) -> list[Lead]:
+    def find_leads(
+        self,
+        *,
+        pipeline_ids: Sequence[int] = (),
+        query: str | None = None,
+        price_between: tuple[int, int] | None = None,
+    ) -> list[Lead]:
+        """Deals of the given pipelines, optionally by full-text ``query`` and budget range (all pages)."""
         params: list[tuple[str, Any]] = [("with", "contacts"), ("limit", READ_BATCH)]
         params += [("filter[pipeline_id][]", p) for p in pipeline_ids]
+        if price_between is not None:
+            params += [("filter[price][from]", price_between[0]), ("filter[price][to]", price_between[1])]
         if query:
             params.append(("query", query))
         rows = self._get_list("/api/v4/leads", "leads", params, "GET /api/v4/leads?query")
@@ -77,8 +86,14 @@ class KommoClient:
             rows += self._get_list(f"/api/v4/{entity}", entity, params, f"GET /api/v4/{entity}")
         return rows
 
-    def search(self, entity: str, query: str) -> list[dict[str, Any]]:
-        """Full-text search of contacts or companies (names, emails, phones)."""
+    def search_contacts(self, query: str) -> list[Contact]:
+        """Full-text search of contacts (names, e-mails, phones); the caller checks which field matched."""
+        return [Contact.model_validate(r) for r in self._search("contacts", query)]
+
+    def search_companies(self, query: str) -> list[Company]:
+        return [Company.model_validate(r) for r in self._search("companies", query)]
+
+    def _search(self, entity: str, query: str) -> list[dict[str, Any]]:
         params: list[tuple[str, Any]] = [("query", query), ("limit", 50)]
         return self._get_list(f"/api/v4/{entity}", entity, params, f"GET /api/v4/{entity}?query")
 

@@ -4,6 +4,13 @@ The exactly-one-invoice guarantee lives here: a deal's link item is *claimed* wi
 Xero call and *completed* (together with the reverse invoice item, in one transaction) after it. A claim left behind
 by a crashed worker expires, and whoever takes it over is told so (``ClaimResult.took_over``) and must look in Xero
 for an invoice the crashed worker may already have created before creating one.
+
+Invoice -> deal mirrors this on the invoice side: ``claim_invoice`` before creating a Kommo deal, ``complete_link``
+with the invoice token after it. When both sides race for one pair, the deal side wins (an invoice claim never blocks
+a deal's own invoice from being linked) and the invoice side notices its token is gone and steps back.
+
+Invoice items: ``CLAIMED`` (a worker is turning it into a deal), ``LINKED`` (``lead_id`` set) or ``IGNORED`` (never
+becomes a deal; ``reason`` says why). Older LINKED items carry ``lead_id`` without ``state``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ CLAIM_SECONDS = 300  # longer than the worker timeout (60 s), shorter than the q
 
 STATE_CLAIMED = "CLAIMED"
 STATE_LINKED = "LINKED"
+STATE_IGNORED = "IGNORED"
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,11 @@ class SyncStore:
             "job_key": job_key,
             "updated_at": now,
         }
+        return self._claim(item, token, lambda: self.get_deal_link(lead_id))
+
+    def _claim(self, item: dict[str, Any], token: str, read: Any) -> ClaimResult:
+        """Put a claim item unless a live claim or a completed item is there; report an expired claim taken over."""
+        now = int(item["updated_at"])
         try:
             response = self.table.put_item(
                 Item=item,
@@ -99,7 +112,7 @@ class SyncStore:
                 raise
             raw: Any = exc.response.get("Item")
             # Older emulators do not return the item on a failed condition: read it.
-            existing = self._deserialize(raw) if raw is not None else self.get_deal_link(lead_id)
+            existing = self._deserialize(raw) if raw is not None else read()
             return ClaimResult(False, None, _plain(existing))
         # The put replaced an item only when that item was an expired claim: a worker died mid-way.
         return ClaimResult(True, token, None, took_over=bool(response.get("Attributes")))
@@ -111,9 +124,12 @@ class SyncStore:
         return {k: deserializer.deserialize(v) if isinstance(v, dict) and len(v) == 1 else v for k, v in raw.items()}
 
     def release_claim(self, lead_id: int, token: str) -> None:
+        self._release({"pk": f"DEAL#{lead_id}", "sk": "LINK"}, token)
+
+    def _release(self, key: dict[str, str], token: str) -> None:
         try:
             self.table.delete_item(
-                Key={"pk": f"DEAL#{lead_id}", "sk": "LINK"},
+                Key=key,
                 ConditionExpression="claim_token = :t AND #s = :claimed",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={":t": token, ":claimed": STATE_CLAIMED},
@@ -122,11 +138,23 @@ class SyncStore:
             if not _is_conditional_failure(exc):
                 raise
 
-    def complete_link(self, lead_id: int, token: str | None, invoice: dict[str, Any], *, origin: str) -> bool:
+    def complete_link(
+        self,
+        lead_id: int,
+        token: str | None,
+        invoice: dict[str, Any],
+        *,
+        origin: str,
+        invoice_token: str | None = None,
+        new_deal: bool = False,
+    ) -> bool:
         """Mark the deal LINKED to ``invoice`` and write the reverse item, atomically.
 
-        ``token`` is the claim token (deal -> invoice) or ``None`` when the link is created from an invoice
-        (invoice -> deal), in which case the deal item must not exist yet. Returns False when the condition failed.
+        Deal -> invoice: ``token`` is the deal's claim token; the invoice item may be absent, already ours, or an
+        invoice-side claim (the deal side wins). Invoice -> deal: ``token`` is None and ``invoice_token`` is the invoice
+        claim; the deal item must be absent or an expired claim, or, for a deal this worker has just created
+        (``new_deal``), any claim (a deal->invoice worker that claimed it steps back: the deal carries the Xero tag).
+        Returns False when a condition failed.
         """
         now = int(self._clock())
         invoice_id = str(invoice["invoice_id"])
@@ -143,19 +171,43 @@ class SyncStore:
         invoice_item = {
             "pk": f"INVOICE#{invoice_id}",
             "sk": "LINK",
+            "state": STATE_LINKED,
             "lead_id": lead_id,
             "origin": origin,
             "invoice_id": invoice_id,
             "updated_at": now,
         }
+        claimed = {"ExpressionAttributeNames": {"#s": "state"}}
         deal_condition: dict[str, Any]
         if token is not None:
             deal_condition = {
                 "ConditionExpression": "claim_token = :t",
                 "ExpressionAttributeValues": {":t": token},
             }
+        elif new_deal:
+            deal_condition = {
+                "ConditionExpression": "attribute_not_exists(pk) OR #s = :claimed",
+                "ExpressionAttributeValues": {":claimed": STATE_CLAIMED},
+                **claimed,
+            }
         else:
-            deal_condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+            deal_condition = {
+                "ConditionExpression": "attribute_not_exists(pk) OR (#s = :claimed AND claim_expires < :now)",
+                "ExpressionAttributeValues": {":claimed": STATE_CLAIMED, ":now": now},
+                **claimed,
+            }
+        invoice_condition: dict[str, Any]
+        if invoice_token is not None:
+            invoice_condition = {
+                "ConditionExpression": "claim_token = :it",
+                "ExpressionAttributeValues": {":it": invoice_token},
+            }
+        else:
+            invoice_condition = {
+                "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead OR #s = :claimed",
+                "ExpressionAttributeValues": {":lead": lead_id, ":claimed": STATE_CLAIMED},
+                **claimed,
+            }
         # The resource's client (de)serializes native Python values itself.
         client: Any = self._resource.meta.client
         try:
@@ -168,14 +220,7 @@ class SyncStore:
                             **deal_condition,
                         }
                     },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": invoice_item,
-                            "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
-                            "ExpressionAttributeValues": {":lead": lead_id},
-                        }
-                    },
+                    {"Put": {"TableName": self.table_name, "Item": invoice_item, **invoice_condition}},
                 ]
             )
         except ClientError as exc:
@@ -242,8 +287,55 @@ class SyncStore:
         return {int(item["lead_id"]): item for item in self._batch_get(keys)}
 
     def get_invoice_links(self, invoice_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The invoices among ``invoice_ids`` that are linked to a deal (claimed or ignored invoices are not)."""
         keys = [{"pk": f"INVOICE#{i}", "sk": "LINK"} for i in sorted(set(invoice_ids))]
-        return {str(item["invoice_id"]): item for item in self._batch_get(keys)}
+        return {str(item["invoice_id"]): item for item in self._batch_get(keys) if item.get("lead_id") is not None}
+
+    # -- invoice claims (invoice -> deal) ----------------------------------------------------------------------
+    def claim_invoice(self, invoice_id: str, *, job_key: str) -> ClaimResult:
+        """Claim a hand-made invoice before turning it into a deal: True for exactly one worker at a time."""
+        now = int(self._clock())
+        token = uuid.uuid4().hex
+        item = {
+            "pk": f"INVOICE#{invoice_id}",
+            "sk": "LINK",
+            "state": STATE_CLAIMED,
+            "invoice_id": invoice_id,
+            "claim_token": token,
+            "claim_expires": now + CLAIM_SECONDS,
+            "job_key": job_key,
+            "updated_at": now,
+        }
+        return self._claim(item, token, lambda: self.get_invoice_item(invoice_id))
+
+    def release_invoice_claim(self, invoice_id: str, token: str) -> None:
+        self._release({"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, token)
+
+    def ignore_invoice(self, invoice_id: str, token: str, reason: str) -> bool:
+        """Record that this invoice never becomes a deal (e.g. its Reference names a deal that has another invoice)."""
+        try:
+            self.table.put_item(
+                Item={
+                    "pk": f"INVOICE#{invoice_id}",
+                    "sk": "LINK",
+                    "state": STATE_IGNORED,
+                    "invoice_id": invoice_id,
+                    "reason": reason[:500],
+                    "updated_at": int(self._clock()),
+                },
+                ConditionExpression="claim_token = :t",
+                ExpressionAttributeValues={":t": token},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def get_invoice_item(self, invoice_id: str) -> dict[str, Any] | None:
+        """The invoice's item whatever its state (claimed, linked or ignored)."""
+        response = self.table.get_item(Key={"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, ConsistentRead=True)
+        return _plain(response.get("Item"))
 
     def _batch_get(self, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -24,7 +24,7 @@ from kommo_xero_sync.clients.kommo import KommoClient
 from kommo_xero_sync.clients.xero import XeroClient
 from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.dal.queue import JobQueue
-from kommo_xero_sync.dal.store import STATE_CLAIMED, SyncStore
+from kommo_xero_sync.dal.store import INDEX_OPEN, INDEX_OVERDUE, STATE_CLAIMED, SyncStore
 from kommo_xero_sync.exceptions import PermanentError, RateLimitedError
 from kommo_xero_sync.logic.xero_contacts import party_from, resolve_contacts
 from kommo_xero_sync.mapping import notes
@@ -159,6 +159,11 @@ class DealToInvoice:
                 self.store.release_claim(lead_id, token)
                 report.outcomes[lead_id] = Outcome("skipped", "deal is closed as lost")
                 continue
+            if self._made_from_invoice(bundle.lead):
+                # Created by invoice -> deal, which stores its link right after creating it: never a second invoice.
+                self.store.release_claim(lead_id, token)
+                report.outcomes[lead_id] = Outcome("skipped", "deal was created from a Xero invoice")
+                continue
             problems = preflight(bundle, self.mapping, currencies=org.currencies, base_currency=org.base_currency)
             if problems:
                 self.store.release_claim(lead_id, token)
@@ -263,6 +268,10 @@ class DealToInvoice:
                 elements[(catalog_id, element.id)] = element
         return elements
 
+    def _made_from_invoice(self, lead: Lead) -> bool:
+        tag = self.mapping.kommo.invoice_deal_tag.strip().lower()
+        return any(t.name.strip().lower() == tag for t in lead.embedded.tags)
+
     def _needs_attention(self, lead_id: int) -> dict[str, Any]:
         values = field_values(self.mapping.kommo.fields, state=InvoiceState.NEEDS_ATTENTION)
         return {"id": lead_id, "custom_fields_values": values}
@@ -348,6 +357,6 @@ def invoice_snapshot(invoice: XeroInvoice, state: InvoiceState) -> dict[str, Any
     if state in OPEN_STATES and due:
         # An invoice already shown as Overdue waits in the OVERDUE partition, so the overdue sweep never marks it
         # (and notes it) twice; closed invoices leave the index (``SyncStore.update_invoice_snapshot``).
-        snapshot["gsi1pk"] = "OVERDUE" if state == InvoiceState.OVERDUE else "OPEN"  # store.INDEX_OVERDUE / INDEX_OPEN
+        snapshot["gsi1pk"] = INDEX_OVERDUE if state == InvoiceState.OVERDUE else INDEX_OPEN
         snapshot["gsi1sk"] = f"{due}#{invoice.InvoiceID}"
     return snapshot

@@ -7,6 +7,7 @@ A record whose job fails is reported in ``batchItemFailures``; the others are de
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from kommo_xero_sync.dal.queue import JobQueue
 from kommo_xero_sync.exceptions import RetryableError
 from kommo_xero_sync.logic.deal_to_invoice import DealToInvoice
 from kommo_xero_sync.logic.invoice_status import InvoiceStatusSync
+from kommo_xero_sync.logic.invoice_to_deal import InvoiceToDeal
 from kommo_xero_sync.models.jobs import AnyJob, InvoiceFollowUpJob, LeadStageJob, XeroInvoiceJob, parse_job
 from kommo_xero_sync.observability import logger
 
@@ -39,6 +41,7 @@ class WorkerReport:
 class WorkerDeps:
     deal_to_invoice: Callable[[], DealToInvoice]
     invoice_status: Callable[[], InvoiceStatusSync]
+    invoice_to_deal: Callable[[], InvoiceToDeal]
     followups: Callable[[Sequence[InvoiceFollowUpJob]], None]
     queue: Callable[[], JobQueue]
 
@@ -75,9 +78,7 @@ def _run_group(
         later = run([job for _, job in items], deps, report) or {}
         report.processed += len(items) - len(later)
         for index, seconds in later.items():
-            record = items[index][0]
-            report.failed.append(record.message_id)
-            _delay(deps, record, seconds)
+            _requeue(deps, report, *items[index], seconds)
     except RetryableError as exc:
         logger.warning("jobs will be retried", extra={"jobs": len(items), "error": str(exc)})
         for record, _ in items:
@@ -87,6 +88,23 @@ def _run_group(
     except Exception:
         logger.exception("jobs failed", extra={"jobs": len(items)})
         report.failed.extend(record.message_id for record, _ in items)
+
+
+def _requeue(deps: WorkerDeps, report: WorkerReport, record: QueueRecord, job: AnyJob, seconds: float) -> None:
+    """Another worker holds this job's claim: look again later as a new, delayed message.
+
+    A new message rather than a failed one, so waiting for a live claim never uses up the receive count that sends
+    a message to the dead-letter queue. If the send fails, the record is reported failed and comes back anyway.
+    """
+    try:
+        deps.queue().send([job], delay_seconds=math.ceil(seconds))
+    except Exception:
+        logger.exception("could not requeue a job; it is retried instead")
+        report.failed.append(record.message_id)
+        _delay(deps, record, seconds)
+        return
+    report.processed += 1
+    report.outcomes["requeued"] = report.outcomes.get("requeued", 0) + 1
 
 
 def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
@@ -101,7 +119,7 @@ def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
 def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
     result = deps.deal_to_invoice().run([j for j in jobs if isinstance(j, LeadStageJob)])
     for done in result.outcomes.values():
-        report.outcomes[done.status] = report.outcomes.get(done.status, 0) + 1
+        _count(report, done.status, 1)
     later: dict[int, float] = {}
     for index, job in enumerate(jobs):
         outcome = result.outcomes.get(job.lead_id) if isinstance(job, LeadStageJob) else None
@@ -110,16 +128,28 @@ def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> d
     return later
 
 
-def _xero_invoice(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> None:
+def _xero_invoice(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
+    """Linked invoices go to the status path; the others (hand-made in Xero) to invoice -> deal."""
     ids = [j.invoice_id for j in jobs if isinstance(j, XeroInvoiceJob)]
     result = deps.invoice_status().run(ids)
-    report.outcomes["status_updated"] = report.outcomes.get("status_updated", 0) + result.updated
-    if result.unlinked:
-        # Invoice -> deal for hand-made invoices is not built yet; the sweep will pick these up once it is.
-        logger.info("invoices without a deal link skipped", extra={"count": len(result.unlinked)})
-        report.outcomes["unlinked"] = report.outcomes.get("unlinked", 0) + len(result.unlinked)
+    _count(report, "status_updated", result.updated)
+    later: dict[int, float] = {}
+    if not result.unlinked:
+        return later
+    made = deps.invoice_to_deal().run(result.unlinked)
+    for done in made.outcomes.values():
+        _count(report, f"invoice_{done.status}", 1)
+    for index, job in enumerate(jobs):
+        outcome = made.outcomes.get(job.invoice_id) if isinstance(job, XeroInvoiceJob) else None
+        if outcome is not None and outcome.status == "in_progress" and outcome.retry_after:
+            later[index] = outcome.retry_after
+    return later
+
+
+def _count(report: WorkerReport, name: str, value: int) -> None:
+    report.outcomes[name] = report.outcomes.get(name, 0) + value
 
 
 def _followup(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> None:
     deps.followups([j for j in jobs if isinstance(j, InvoiceFollowUpJob)])
-    report.outcomes["followups"] = report.outcomes.get("followups", 0) + len(jobs)
+    _count(report, "followups", len(jobs))

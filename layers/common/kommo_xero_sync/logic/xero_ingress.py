@@ -48,6 +48,7 @@ class XeroIngressResult:
     accepted: int = 0
     duplicates: int = 0
     ignored: int = 0
+    unreadable: bool = False
     jobs: list[XeroInvoiceJob] = field(default_factory=list)
 
 
@@ -72,12 +73,15 @@ def handle_xero_webhook(
 ) -> XeroIngressResult:
     if not signature_ok(raw_body, signature, webhook_key):
         raise WebhookRejected(401, "invalid or missing x-xero-signature")
+    result = XeroIngressResult()
     try:
         body = XeroWebhookBody.model_validate(json.loads(raw_body))
     except (ValueError, ValidationError) as exc:
-        # Correctly signed but unreadable: Xero sent it, so answering 4xx only makes it retry for 24 h; log loudly.
-        raise WebhookRejected(400, f"signed body is not a Xero webhook payload: {type(exc).__name__}") from None
-    result = XeroIngressResult()
+        # Correctly signed, so Xero sent it: Xero expects 200 for every signed payload (anything else counts as a
+        # failed delivery and ends with the subscription disabled). Logged loudly; the sweep repairs what it held.
+        logger.error("signed xero webhook body is unreadable", extra={"error": type(exc).__name__})
+        result.unreadable = True
+        return result
     jobs: dict[str, XeroInvoiceJob] = {}
     for event in body.events:
         if tenant_id and event.tenantId != tenant_id:

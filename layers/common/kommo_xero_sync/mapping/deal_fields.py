@@ -28,6 +28,8 @@ def field_values(
     online_link: str | None = None,
     due_date: date | datetime | None = None,
     paid_date: date | datetime | None = None,
+    currency: str | None = None,
+    description: str | None = None,
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
@@ -44,6 +46,8 @@ def field_values(
     put(fields.online_invoice_link, online_link)
     put(fields.due_date, _unix(due_date) if due_date else None)
     put(fields.paid_date, _unix(paid_date) if paid_date else None)
+    put(fields.currency, currency)
+    put(fields.description, description)
     return out
 
 

@@ -50,3 +50,21 @@ def payment_reversed_text(amount: Decimal, currency: str | None) -> str:
 
 def status_text(number: str | None, state: str) -> str:
     return f"Xero invoice {number or ''} is now {state}.".replace("  ", " ")
+
+
+def invoice_linked_text(invoice: XeroInvoice, link: str, how: str) -> str:
+    """Note on a deal that a hand-made Xero invoice was turned into (``how`` = created) or matched to."""
+    due = invoice.DueDate.date().isoformat() if invoice.DueDate else "-"
+    origin = "This deal was created from" if how == "created" else f"Linked ({how}) to"
+    return (
+        f"{origin} Xero invoice {invoice.InvoiceNumber} made in Xero ({invoice.Status}): total "
+        f"{_money(invoice.Total, invoice.CurrencyCode)}, due {due}. Open in Xero: {link}"
+    )
+
+
+def reference_conflict_text(invoice: XeroInvoice, linked_number: str | None) -> str:
+    return (
+        f"Xero invoice {invoice.InvoiceNumber} ({_money(invoice.Total, invoice.CurrencyCode)}) names this deal in its "
+        f"Reference, but the deal is already linked to invoice {linked_number or '(unknown)'}. The new invoice was "
+        "not linked; ask the accountant whether it is a duplicate."
+    )
