@@ -29,7 +29,7 @@ FIELD_AMOUNT_DUE = 8100004
 
 # Flows still being implemented: their checks say "not yet implemented" instead of failing when nothing happened.
 # Remove a name once the flow is in, and its check becomes strict.
-PENDING_FLOWS: set[str] = {"kommo_webhook", "xero_webhook", "deal_to_invoice", "invoice_to_deal", "payment_to_deal"}
+PENDING_FLOWS: set[str] = set()  # every flow is in: all checks are strict
 
 OK, FAIL, PENDING = "ok", "FAIL", "not yet implemented"
 DEMO_BUDGET_S = 50.0  # the whole demo must end well under a minute
@@ -240,14 +240,21 @@ def check_xero_webhook(demo: Demo) -> Check:
 
 
 def check_hand_invoice_synced(demo: Demo) -> Check:
+    """The invoice made by hand in Xero became one Kommo deal (in the mapping's stage, tagged, with its number)."""
     link = demo.link(f"INVOICE#{demo.hand_invoice_id}") if demo.hand_invoice_id else None
-    return flow_check(
-        "the invoice made in Xero is known to the sync (reverse link)",
-        "invoice_to_deal",
-        link is not None,
-        link is not None,
-        f"link {link}",
+    lead_id = _int(link.get("lead_id")) if link else None
+    lead = demo.kommo.get_lead(lead_id) if lead_id else None
+    invoice = demo.invoice(demo.hand_invoice_id) or {}
+    tags = [t.get("name") for t in (lead or {}).get("_embedded", {}).get("tags", [])]
+    number = demo.field(lead_id, FIELD_INVOICE_NUMBER) if lead_id else None
+    tagged = [
+        lead["id"] for lead in demo.kommo.list_leads() if any(t["name"] == "Xero" for t in lead["_embedded"]["tags"])
+    ]
+    ok = lead is not None and "Xero" in tags and number == invoice.get("InvoiceNumber") and tagged == [lead_id]
+    detail = (
+        f"deal {lead_id} '{(lead or {}).get('name')}' tags {tags}, invoice number {number}" if lead else f"link {link}"
     )
+    return flow_check("the invoice made in Xero became one Kommo deal", "invoice_to_deal", ok, link is not None, detail)
 
 
 def check_payments_in_xero(demo: Demo) -> Check:

@@ -55,6 +55,7 @@ from kommo_xero_sync.observability import logger
 
 CUTOVER_STATE = "invoice-to-deal-cutover"
 RECHECK_SECONDS = 10.0  # a live claim on the same invoice is usually released within seconds: look again soon
+LINKING_SECONDS = 2.0  # the product's own invoice arrived before its deal stored the link (milliseconds later)
 
 
 @dataclass
@@ -245,7 +246,7 @@ class InvoiceToDeal:
                 self.store.release_invoice_claim(invoice_id, claim.token)
                 wait = max(1.0, float(link["claim_expires"]) - self.store.now() + 1)
                 report.outcomes[invoice_id] = InvoiceOutcome(
-                    "in_progress", "the deal is being invoiced", retry_after=min(wait, RECHECK_SECONDS)
+                    "in_progress", "the deal is being invoiced", retry_after=min(wait, LINKING_SECONDS)
                 )
             else:
                 self._link(lead, claim, "by the deal number in its Reference", report, patches, deal_notes)
