@@ -23,7 +23,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         xero=runtime.xero,
         store=runtime.store,
         status_sync=runtime.invoice_status(),
-        invoice_to_deal=runtime.invoice_to_deal().run_read,  # hand-made invoices the webhooks missed
+        invoice_to_deal=runtime.invoice_to_deal().hand_on,  # hand-made invoices the webhooks missed, as jobs
     )
     counts = report.as_dict()
     for name, key in METRICS.items():

@@ -340,8 +340,32 @@ def test_invoice_the_sweep_finds_first_becomes_one_deal(env):
     finally:
         env.xero.drop_webhooks(0.0)
     assert first["handed_on"] >= 1
+    settle(env)  # the sweep queued a job; the worker made the deal
     (deal,) = xero_deals(env)
     assert env.kommo.lead_field_value(deal["id"], F_NUMBER) == invoice["InvoiceNumber"]
     env.xero.update_invoice(invoice["InvoiceID"], Reference="PO 99")  # the webhook finally arrives
     settle(env)
     assert len(xero_deals(env)) == 1
+
+
+def test_thirty_invoices_the_sweep_finds_become_thirty_deals_in_capped_runs(env):
+    from kommo_xero_sync.logic.invoice_to_deal import MAX_PER_RUN
+    from local_stack.scheduler import scheduled_event
+
+    env.xero.drop_webhooks(1.0)
+    try:
+        made = [hand_made(env, contact="Umbrella Trading", amount=str(100 + n)) for n in range(30)]
+        settle(env)
+        result = env.invoke(
+            "PaymentSweepFunction", scheduled_event("arn:aws:scheduler:eu-west-1:123456789012:schedule/s")
+        )
+    finally:
+        env.xero.drop_webhooks(0.0)
+    assert result["handed_on"] == 30 > MAX_PER_RUN
+    settle(env)
+    deals = xero_deals(env)
+    assert sorted(env.kommo.lead_field_value(d["id"], F_NUMBER) for d in deals) == sorted(
+        i["InvoiceNumber"] for i in made
+    )
+    # The existing Kommo company was found (by name) and reused; none was created.
+    assert {d["_embedded"]["companies"][0]["id"] for d in deals} == {6500004}

@@ -286,8 +286,9 @@ def test_sweep_hands_unlinked_invoices_on_before_saving_each_page(world, mapping
         store.link(n, invoices[n - 1])
     handed: list[tuple[list[str], dict[str, Any] | None]] = []
 
-    def invoice_to_deal(page: Any) -> None:
+    def invoice_to_deal(page: Any) -> int:
         handed.append(([i.InvoiceID for i in page], store.get_state(WATERMARK)))
+        return len(page)
 
     report = run_sweep(
         xero=PagedXero(invoices),

@@ -70,7 +70,7 @@ def test_contact_events_are_ignored(dedup, queue):
 
 
 @pytest.mark.parametrize("raw", [json.dumps({"events": [{"nope": 1}]}).encode(), b"not json", b"{}"])
-def test_signed_but_unreadable_body_is_acknowledged_logged_and_enqueues_nothing(dedup, queue, raw, caplog):
+def test_signed_but_unreadable_body_is_acknowledged_logged_and_enqueues_nothing(dedup, queue, raw):
     result = call(raw, sign(raw, KEY), dedup, queue)
     assert result.unreadable and result.accepted == 0
     assert queue.sent == [] and dedup.keys == set()

@@ -414,6 +414,8 @@ class SyncStore:
         return _plain(response.get("Item"))
 
     def put_contact_link(self, entity: str, entity_id: int, contact_id: str, name: str, how: str) -> None:
+        """Kommo company/contact -> Xero contact, and the reverse (the last Kommo entity billed under that contact)."""
+        now = int(self._clock())
         self.table.put_item(
             Item={
                 "pk": f"CONTACT#{entity}#{entity_id}",
@@ -421,9 +423,26 @@ class SyncStore:
                 "contact_id": contact_id,
                 "xero_name": name,
                 "matched_by": how,
-                "updated_at": int(self._clock()),
+                "updated_at": now,
             }
         )
+        self.table.put_item(
+            Item={
+                "pk": f"XCONTACT#{contact_id}",
+                "sk": "LINK",
+                "entity": entity,
+                "entity_id": entity_id,
+                "updated_at": now,
+            }
+        )
+
+    def kommo_entities_for(self, contact_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Xero ContactID -> the Kommo (entity, id) the product last linked to it."""
+        keys = [{"pk": f"XCONTACT#{i}", "sk": "LINK"} for i in sorted(set(contact_ids))]
+        return {
+            str(item["pk"]).removeprefix("XCONTACT#"): (str(item["entity"]), int(item["entity_id"]))
+            for item in self._batch_get(keys)
+        }
 
     # -- state -------------------------------------------------------------------------------------------------
     def get_state(self, name: str) -> dict[str, Any] | None:

@@ -48,13 +48,14 @@ from kommo_xero_sync.mapping.deal import (
 from kommo_xero_sync.mapping.deal_fields import deep_link, field_values
 from kommo_xero_sync.mapping.invoice import lead_id_from_reference
 from kommo_xero_sync.mapping.status import invoice_state
-from kommo_xero_sync.models.jobs import InvoiceFollowUpJob
+from kommo_xero_sync.models.jobs import InvoiceFollowUpJob, XeroInvoiceJob
 from kommo_xero_sync.models.kommo import Company, Contact, Lead
 from kommo_xero_sync.models.xero import XeroContact, XeroInvoice
 from kommo_xero_sync.observability import logger
 
 CUTOVER_STATE = "invoice-to-deal-cutover"
 RECHECK_SECONDS = 10.0  # a live claim on the same invoice is usually released within seconds: look again soon
+MAX_PER_RUN = 25  # invoices turned into deals per worker run: ~5 Kommo calls each at 6/s fits the 60 s timeout
 LINKING_SECONDS = 2.0  # the product's own invoice arrived before its deal stored the link (milliseconds later)
 
 
@@ -119,6 +120,9 @@ class InvoiceToDeal:
                 report.outcomes[invoice_id] = InvoiceOutcome("not_eligible", reason)
                 continue
             assert invoice is not None
+            if len(claims) >= MAX_PER_RUN:
+                report.outcomes[invoice_id] = InvoiceOutcome("in_progress", "deferred to the next run", retry_after=1.0)
+                continue
             claim = self.store.claim_invoice(invoice_id, job_key=f"invoice:{invoice_id}")
             if claim.claimed:
                 assert claim.token is not None
@@ -153,9 +157,28 @@ class InvoiceToDeal:
         )
         return report
 
-    def run_read(self, invoices: Sequence[XeroInvoice]) -> InvoiceToDealReport:
-        """``run`` for invoices already read from Xero (the sweep's pages)."""
-        return self.run([i.InvoiceID for i in invoices if i.InvoiceID], invoices=invoices)
+    def hand_on(self, invoices: Sequence[XeroInvoice]) -> int:
+        """The sweep's unlinked invoices: queue a job for each that may become a deal; returns how many.
+
+        Queued rather than processed inline, so a page's watermark moves only once its work is durable in SQS and the
+        worker does it in batches, under its own rate limits and retries.
+        """
+        cutover = self._cutover()
+        wanted = [i for i in invoices if i.InvoiceID and self._ineligible(i, cutover) is None]
+        if wanted:
+            tenant = self.xero.tenant_id
+            self.queue.send(
+                [
+                    XeroInvoiceJob(
+                        tenant_id=tenant,
+                        invoice_id=str(i.InvoiceID),
+                        event_type="SWEEP",
+                        event_date=i.UpdatedDateUTC.isoformat() if i.UpdatedDateUTC else None,
+                    )
+                    for i in wanted
+                ]
+            )
+        return len(wanted)
 
     def _cutover(self) -> date:
         if self.mapping.xero.create_deals_from is not None:

@@ -1,7 +1,7 @@
 """Find the Kommo company/contact for a Xero contact (invoice -> deal), never creating a duplicate.
 
-Order: the Kommo id the product wrote into the Xero contact (ContactNumber KOMMO-CO-/KOMMO-CT-<id>); the contact
-link table (a company or contact the product already billed under this Xero contact); the e-mail address; the phone
+Order: the contact link table (the company or contact the product last linked to this Xero contact); the Kommo id
+the product wrote into the Xero contact (ContactNumber KOMMO-CO-/KOMMO-CT-<id>); the e-mail address; the phone
 number; the name (companies, then contacts). Anything not found is created together with the deal (``/leads/complex``)
 and remembered in the contact link table so deal -> invoice later bills the same Xero contact.
 """
@@ -30,10 +30,11 @@ def _party_of(entity: Contact | Company) -> Party:
 def find_parties(contacts: Sequence[XeroContact], *, kommo: KommoClient, store: SyncStore) -> dict[str, Party]:
     """Xero ContactID -> the Kommo party to put on the deal (existing ids, or entities to create)."""
     found: dict[str, Party] = {}
-    by_number: dict[str, tuple[str, int]] = {}
+    # Known without searching: the link table's reverse items, else the Kommo id the product wrote into Xero.
+    by_number = store.kommo_entities_for(c.ContactID for c in contacts if c.ContactID)
     for contact in contacts:
         ref = kommo_entity_from_contact_number(contact.ContactNumber)
-        if ref and contact.ContactID:
+        if ref and contact.ContactID and contact.ContactID not in by_number:
             by_number[contact.ContactID] = ref
     # One batched read confirms the referenced entities still exist.
     company_ids = {i for kind, i in by_number.values() if kind == "company"}

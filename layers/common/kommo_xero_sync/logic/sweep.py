@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from kommo_xero_sync.clients.xero import XeroClient
 from kommo_xero_sync.dal.store import SyncStore
@@ -47,7 +46,7 @@ def run_sweep(
     today: Callable[[], date] | None = None,
     page_size: int = 500,
     max_pages: int = 50,
-    invoice_to_deal: Callable[[Sequence[XeroInvoice]], Any] | None = None,
+    invoice_to_deal: Callable[[Sequence[XeroInvoice]], int] | None = None,
 ) -> SweepReport:
     """``today`` (default: the status sync's) decides which invoices are overdue."""
     report = SweepReport()
@@ -66,9 +65,8 @@ def run_sweep(
             report.unlinked += len(result.unlinked)
             unlinked = set(result.unlinked)
             if unlinked and invoice_to_deal is not None:
-                handed = [i for i in invoices if i.InvoiceID in unlinked]
-                invoice_to_deal(handed)
-                report.handed_on += len(handed)
+                # Returns how many it took on (e.g. queued as jobs); must be durable before the watermark moves.
+                report.handed_on += invoice_to_deal([i for i in invoices if i.InvoiceID in unlinked])
         last = max((i.UpdatedDateUTC for i in invoices if i.UpdatedDateUTC), default=None)
         done = not invoices or len(invoices) < page_size or (page_count is not None and page >= page_count)
         if done:
