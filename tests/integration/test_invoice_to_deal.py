@@ -369,3 +369,17 @@ def test_thirty_invoices_the_sweep_finds_become_thirty_deals_in_capped_runs(env)
     )
     # The existing Kommo company was found (by name) and reused; none was created.
     assert {d["_embedded"]["companies"][0]["id"] for d in deals} == {6500004}
+
+
+def test_a_failed_write_to_the_matched_deal_is_repaired_by_the_retry(env):
+    from sandbox.common.faults import FaultRule
+
+    # Kommo refuses the first PATCH after the link is stored; nothing may be left half-done.
+    env.kommo.faults.add(FaultRule(route="PATCH /api/v4/leads", error_rate=1.0, status=400, remaining=1))
+    lines = [{"Description": "Menu website", "Quantity": 1, "UnitAmount": "2400.00", "AccountCode": "200"}]
+    invoice = env.xero.create_invoice(contact_name="Harbour Cafe", line_items=lines, **NO_TAX)
+    settle(env)
+    assert env.kommo.counters.count(status=400) == 1
+    assert int(invoice_item(env, invoice["InvoiceID"])["lead_id"]) == 1000007
+    assert env.kommo.lead_field_value(1000007, F_NUMBER) == invoice["InvoiceNumber"]
+    assert env.kommo.lead_field_value(1000007, F_STATUS) == "Awaiting payment"

@@ -26,6 +26,7 @@ from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.dal.queue import JobQueue
 from kommo_xero_sync.dal.store import INDEX_OPEN, INDEX_OVERDUE, STATE_CLAIMED, SyncStore
 from kommo_xero_sync.exceptions import PermanentError, RateLimitedError
+from kommo_xero_sync.logic.writeback import write_to_deals
 from kommo_xero_sync.logic.xero_contacts import party_from, resolve_contacts
 from kommo_xero_sync.mapping import notes
 from kommo_xero_sync.mapping.deal_fields import deep_link, field_values
@@ -223,7 +224,8 @@ class DealToInvoice:
                 else:
                     self._linked(bundle, invoice, claims[bundle.lead.id], org, report, fields_patch, deal_notes)
 
-        self._write_back(fields_patch, deal_notes)
+        linked = [lead_id for lead_id, o in report.outcomes.items() if o.status == "invoiced"]
+        write_to_deals(self.kommo, self.store, fields_patch, deal_notes, linked=linked)
         followups = [
             InvoiceFollowUpJob(lead_id=lead_id, invoice_id=o.invoice_id)
             for lead_id, o in report.outcomes.items()
@@ -329,13 +331,6 @@ class DealToInvoice:
         deal_notes.append(
             notes.note(lead.id, notes.invoice_created_text(invoice, link), self.mapping.kommo.note_service_name)
         )
-
-    def _write_back(self, fields_patch: list[dict[str, Any]], deal_notes: list[dict[str, Any]]) -> None:
-        patches = [p for p in fields_patch if p["custom_fields_values"]]
-        if patches:
-            self.kommo.update_leads(patches)
-        if deal_notes:
-            self.kommo.add_notes(deal_notes)
 
 
 def invoice_snapshot(invoice: XeroInvoice, state: InvoiceState) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from kommo_xero_sync.dal.store import CLAIM_SECONDS, STATE_CLAIMED, STATE_LINKED
 from kommo_xero_sync.exceptions import ValidationFailed
 from kommo_xero_sync.logic.deal_to_invoice import invoice_snapshot
 from kommo_xero_sync.logic.kommo_parties import find_parties, remember_contact_links
+from kommo_xero_sync.logic.writeback import write_to_deals
 from kommo_xero_sync.mapping import notes
 from kommo_xero_sync.mapping.deal import (
     CLOSED_STATUSES,
@@ -224,10 +225,8 @@ class InvoiceToDeal:
             if to_create:
                 self._create_deals(to_create, contacts, report, deal_notes)
 
-        if patches:
-            self.kommo.update_leads(patches)
-        if deal_notes:
-            self.kommo.add_notes(deal_notes)
+        linked = [o.lead_id for o in report.outcomes.values() if o.status in ("created", "matched") and o.lead_id]
+        write_to_deals(self.kommo, self.store, patches, deal_notes, linked=linked)
         followups = [
             InvoiceFollowUpJob(lead_id=o.lead_id, invoice_id=invoice_id)
             for invoice_id, o in report.outcomes.items()
