@@ -47,6 +47,7 @@ build: .venv ## sam build (needs python3.13 on PATH; pyenv provides it here)
 
 bench: .venv ## benchmarks (print figures)
 	$(PY) -m benchmarks.bulk_move
+	$(PY) -m benchmarks.xero_webhook_latency
 
 lock: ## regenerate requirements-dev.txt from requirements-dev.in
 	$(PY) -m pip install -q -r requirements-dev.in && $(PY) -m pip freeze | grep -v -E '^(pip|setuptools|wheel)==' | sed '1i # Fully pinned lock of requirements-dev.in for Python 3.13 (regenerate with `make lock`).' > requirements-dev.txt
