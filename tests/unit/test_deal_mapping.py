@@ -199,11 +199,6 @@ def test_lines_text_fills_in_a_missing_quantity_and_amount() -> None:
     assert lines_text(invoice).splitlines() == ["1 x Item = 12.50", "3 x Setup = 0.75"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lines_text formats a computed amount with '{:.2f}', which rounds half-even (0.125 -> 0.12); Xero and "
-    "kommo_price round half-up (0.13). Only reached when Xero leaves LineAmount out",
-)
 def test_lines_text_rounds_a_computed_amount_half_up() -> None:
     invoice = xero_invoice(LineItems=[{"Description": "Sample", "Quantity": "1", "UnitAmount": "0.125"}])
     assert lines_text(invoice) == "1 x Sample = 0.13 NZD"

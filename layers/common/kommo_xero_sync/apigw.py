@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any
 
@@ -13,7 +14,10 @@ def raw_body(event: APIGatewayProxyEvent) -> bytes:
     """The exact bytes the sender posted (API Gateway base64-encodes binary media types)."""
     body = event.body or ""
     if event.is_base64_encoded:
-        return base64.b64decode(body)
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return body.encode("utf-8")  # not what anyone signed: the signature check rejects it
     return body.encode("utf-8")
 
 

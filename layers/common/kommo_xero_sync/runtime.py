@@ -6,6 +6,7 @@ Handlers call ``get_runtime()``; nothing here runs at import time. Tests call ``
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -99,10 +100,16 @@ class Runtime:
 _runtime: Runtime | None = None
 
 
+_runtime_lock = threading.Lock()
+
+
 def get_runtime() -> Runtime:
+    """The container's runtime, built on first use (once, even when a local stack runs handlers in threads)."""
     global _runtime
     if _runtime is None:
-        _runtime = Runtime(load_config(os.environ, fetch_parameter))
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = Runtime(load_config(os.environ, fetch_parameter))
     return _runtime
 
 

@@ -12,9 +12,18 @@ from collections.abc import Sequence
 
 from kommo_xero_sync.clients.kommo import KommoClient
 from kommo_xero_sync.dal.store import SyncStore
-from kommo_xero_sync.mapping.deal import Party, kommo_entity_from_contact_number, new_party, normalise_name, xero_phone
+from kommo_xero_sync.mapping.deal import (
+    Party,
+    kommo_entity_from_contact_number,
+    new_party,
+    normalise_name,
+    plain_name,
+    xero_phone,
+)
 from kommo_xero_sync.models.kommo import Company, Contact
 from kommo_xero_sync.models.xero import XeroContact
+
+PHONE_DIGITS = 8
 
 
 def _digits(value: str | None) -> str:
@@ -60,14 +69,16 @@ def _search(contact: XeroContact, kommo: KommoClient) -> Contact | Company | Non
         for entity in [*kommo.search_companies(email), *kommo.search_contacts(email)]:
             if any(e.strip().lower() == email for e in entity.field_values("EMAIL")):
                 return entity
-    phone = _digits(xero_phone(contact))
+    # The subscriber number without country or trunk prefixes: "+64 9 555 0101" and "09 555 0101" both end in it.
+    phone = _digits(xero_phone(contact))[-PHONE_DIGITS:]
     if len(phone) >= 6:
         for entity in [*kommo.search_companies(phone), *kommo.search_contacts(phone)]:
-            if any(_digits(p).endswith(phone[-9:]) for p in entity.field_values("PHONE")):
+            if any(_digits(p).endswith(phone) for p in entity.field_values("PHONE")):
                 return entity
     name = normalise_name(contact.Name)
     if name:
-        for entity in [*kommo.search_companies(contact.Name or ""), *kommo.search_contacts(contact.Name or "")]:
+        query = plain_name(contact.Name)  # without the "(city)" suffix the product may have added in Xero
+        for entity in [*kommo.search_companies(query), *kommo.search_contacts(query)]:
             full = " ".join(p for p in (entity.first_name, entity.last_name) if p)
             if name in (normalise_name(entity.name), normalise_name(full)):
                 return entity

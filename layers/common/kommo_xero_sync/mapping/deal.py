@@ -18,6 +18,7 @@ CLOSED_STATUSES = {142, 143}  # Kommo's fixed "won" and "lost" stages in every p
 _KOMMO_NUMBER = re.compile(r"^KOMMO-(CO|CT)-(\d+)$")
 _SUFFIX = re.compile(r"\s*\([^()]*\)$")
 DESCRIPTION_LIMIT = 4000
+CENT = Decimal("0.01")
 
 
 def kommo_price(total: Decimal | None) -> int:
@@ -38,15 +39,21 @@ def lines_text(invoice: XeroInvoice) -> str:
     for line in invoice.LineItems:
         quantity = line.Quantity if line.Quantity is not None else Decimal(1)
         amount = line.LineAmount if line.LineAmount is not None else (line.UnitAmount or Decimal(0)) * quantity
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)  # as Xero rounds line amounts
         text = (line.Description or line.ItemCode or "Item").strip()
-        rows.append(f"{quantity.normalize():f} x {text} = {amount:.2f} {invoice.CurrencyCode or ''}".rstrip())
+        rows.append(f"{quantity.normalize():f} x {text} = {amount:f} {invoice.CurrencyCode or ''}".rstrip())
     text = "\n".join(rows)
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
 
 
+def plain_name(name: str | None) -> str:
+    """The name without the disambiguating suffix the product adds in Xero ("Name (city)") and extra spaces."""
+    return " ".join(_SUFFIX.sub("", name or "").split())
+
+
 def normalise_name(name: str | None) -> str:
-    """Compare names without case, spacing or the disambiguating suffix the product adds in Xero ("Name (city)")."""
-    return " ".join(_SUFFIX.sub("", name or "").lower().split())
+    """Compare names without case, spacing or the product's disambiguating suffix."""
+    return plain_name(name).lower()
 
 
 def same_email(a: str | None, b: str | None) -> bool:
@@ -89,7 +96,10 @@ def new_party(contact: XeroContact) -> Party:
 
 
 def xero_phone(contact: XeroContact) -> str | None:
-    for phone in contact.Phones:
+    """The contact's main number: Xero's DEFAULT, then MOBILE, then any other that is not a fax."""
+    order = {"DEFAULT": 0, "MOBILE": 1}
+    phones = [p for p in contact.Phones if str(p.get("PhoneType") or "").upper() != "FAX"]
+    for phone in sorted(phones, key=lambda p: order.get(str(p.get("PhoneType") or "").upper(), 2)):
         number = "".join(str(phone.get(k) or "") for k in ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber"))
         if number.strip():
             return number.strip()
