@@ -180,7 +180,8 @@ class LocalStack:
         if self.start_scheduler:
             self._start_schedulers()
         if self.kommo is not None and self.kommo_webhook_url:
-            self.kommo.add_webhook(self.kommo_webhook_url, ["status_lead"])
+            # As the README advises: "Lead added" too, so a deal created directly in a trigger stage is invoiced.
+            self.kommo.add_webhook(self.kommo_webhook_url, ["status_lead", "add_lead"])
         log.info("local stack up in %.1f s", time.monotonic() - started)
 
     def stop(self) -> None:

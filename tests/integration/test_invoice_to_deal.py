@@ -231,22 +231,18 @@ def test_twenty_concurrent_deliveries_give_one_deal(env):
 def test_both_webhooks_against_each_other_stay_bounded(env):
     """The product's own invoice comes back as a Xero webhook; the deal made from a hand-made invoice goes through
     the trigger stage again. Neither creates anything more, and once settled no more calls are made."""
-    env.kommo.add_webhook(env.kommo_webhook_url, ["status_lead", "add_lead"])  # also hear deals being created
-    try:
-        move(env, [1000003])
-        hand_made(env)
-        settle(env)
-        (deal,) = xero_deals(env)
-        move(env, [deal["id"]], status=QUALIFIED)
-        move(env, [deal["id"]])
-        settle(env)
-        before = (env.xero.counters.snapshot(), env.kommo.counters.snapshot())
-        time.sleep(3)
-        settle(env)
-        after = (env.xero.counters.snapshot(), env.kommo.counters.snapshot())
-    finally:
-        env.kommo.remove_webhook(env.kommo_webhook_url)
-        env.kommo.add_webhook(env.kommo_webhook_url, ["status_lead"])
+    # The local stack hears "Lead added" too, so the deal made in the trigger stage comes back as a Kommo webhook.
+    move(env, [1000003])
+    hand_made(env)
+    settle(env)
+    (deal,) = xero_deals(env)
+    move(env, [deal["id"]], status=QUALIFIED)
+    move(env, [deal["id"]])
+    settle(env)
+    before = (env.xero.counters.snapshot(), env.kommo.counters.snapshot())
+    time.sleep(3)
+    settle(env)
+    after = (env.xero.counters.snapshot(), env.kommo.counters.snapshot())
     accrec = [i for i in env.xero.invoices() if i["Type"] == "ACCREC"]
     assert len(invoices_for(env, 1000003)) == 1 and invoices_for(env, deal["id"]) == []
     assert len(xero_deals(env)) == 1
