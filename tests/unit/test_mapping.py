@@ -171,6 +171,26 @@ def invoice(**kw):
         ({"Status": "DELETED"}, InvoiceState.DELETED),
         ({"Status": "PAID", "AmountCredited": 100, "AmountDue": 0}, InvoiceState.CREDITED),
         ({"AmountCredited": 30, "AmountDue": 70}, InvoiceState.PARTIALLY_PAID),
+        # An overpayment allocated to the invoice is money received (it counts in AmountCredited in Xero): Paid.
+        (
+            {
+                "Status": "PAID",
+                "AmountCredited": 100,
+                "AmountDue": 0,
+                "Overpayments": [{"OverpaymentID": "o-1", "AppliedAmount": 100}],
+            },
+            InvoiceState.PAID,
+        ),
+        (
+            {
+                "Status": "PAID",
+                "AmountCredited": 100,
+                "AmountDue": 0,
+                "CreditNotes": [{"CreditNoteID": "c-1", "AppliedAmount": 60}],
+                "Prepayments": [{"PrepaymentID": "p-1", "AppliedAmount": 40}],
+            },
+            InvoiceState.PAID,
+        ),
     ],
 )
 def test_status_model(fields, expected):
@@ -213,3 +233,30 @@ def test_status_sync_sees_no_change_when_dynamodb_normalised_the_amount(mapping)
     }
     assert sync.compare(1, previous, current) is None
     assert sync.compare(1, {**previous, "amount_due": Decimal("1000")}, current) is not None
+
+
+def test_an_allocated_overpayment_is_announced_once_like_a_payment(mapping):
+    from kommo_xero_sync.logic.invoice_status import InvoiceStatusSync
+
+    sync = InvoiceStatusSync(mapping=mapping, kommo=None, xero=None, store=None, today=lambda: TODAY)
+    before = invoice(InvoiceNumber="INV-2", AmountDue="100.00", Total="100.00", CurrencyCode="NZD")
+    after = invoice(
+        InvoiceNumber="INV-2",
+        Status="PAID",
+        AmountDue="0.00",
+        AmountCredited="100.00",
+        Total="100.00",
+        CurrencyCode="NZD",
+        Overpayments=[{"OverpaymentID": "o-9", "AppliedAmount": "100.00", "Date": "/Date(1763424000000+0000)/"}],
+    )
+    first = sync.compare(1, {"deal_state": "Awaiting payment", "amount_due": 100, "payments_seen": []}, before)
+    assert first is not None and first[1] == []  # nothing received yet
+    change = sync.compare(1, {"deal_state": "Awaiting payment", "amount_due": 100, "payments_seen": []}, after)
+    assert change is not None
+    patch, deal_notes, snapshot, still_open = change
+    texts = [n["params"]["text"] for n in deal_notes]
+    assert texts == [
+        "Payment of 100.00 NZD received on 2025-11-18 (applied from an overpayment); the invoice is now fully paid."
+    ]
+    assert snapshot["payments_seen"] == ["overpayment:o-9"] and snapshot["deal_state"] == "Paid" and not still_open
+    assert sync.compare(1, {**snapshot, "amount_due": 0}, after) is None  # seen again (webhook, then sweep): no note

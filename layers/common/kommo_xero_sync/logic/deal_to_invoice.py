@@ -39,7 +39,7 @@ from kommo_xero_sync.mapping.invoice import (
     preflight,
     reference_for,
 )
-from kommo_xero_sync.mapping.status import OPEN_STATES, InvoiceState, invoice_state
+from kommo_xero_sync.mapping.status import OPEN_STATES, InvoiceState, invoice_state, receipts
 from kommo_xero_sync.models.jobs import InvoiceFollowUpJob, LeadStageJob
 from kommo_xero_sync.models.kommo import CatalogElement, Lead
 from kommo_xero_sync.models.xero import XeroInvoice
@@ -347,7 +347,7 @@ def invoice_snapshot(invoice: XeroInvoice, state: InvoiceState) -> dict[str, Any
         "amount_due": invoice.AmountDue,
         "amount_paid": invoice.AmountPaid,
         "due_date": due,
-        "payments_seen": sorted(p.PaymentID for p in invoice.Payments if (p.Status or "AUTHORISED") != "DELETED"),
+        "payments_seen": sorted(receipts(invoice)),
     }
     if state in OPEN_STATES and due:
         # An invoice already shown as Overdue waits in the OVERDUE partition, so the overdue sweep never marks it

@@ -19,7 +19,7 @@ from kommo_xero_sync.dal.store import SyncStore
 from kommo_xero_sync.logic.deal_to_invoice import invoice_snapshot
 from kommo_xero_sync.mapping import notes
 from kommo_xero_sync.mapping.deal_fields import field_values
-from kommo_xero_sync.mapping.status import OPEN_STATES, InvoiceState, invoice_state
+from kommo_xero_sync.mapping.status import OPEN_STATES, InvoiceState, invoice_state, receipts
 from kommo_xero_sync.models.xero import XeroInvoice
 from kommo_xero_sync.observability import logger
 
@@ -95,7 +95,7 @@ class InvoiceStatusSync:
         snapshot = invoice_snapshot(invoice, state)
         snapshot.pop("state", None)
         seen = set(previous.get("payments_seen") or [])
-        current = {p.PaymentID: p for p in invoice.Payments if (p.Status or "AUTHORISED") != "DELETED"}
+        current = receipts(invoice)
         unchanged = (
             previous.get("deal_state") == state.value
             and _same_amount(previous.get("amount_due"), invoice.AmountDue)
@@ -107,9 +107,9 @@ class InvoiceStatusSync:
         service = self.mapping.kommo.note_service_name
         deal_notes = []
         for payment_id in sorted(set(current) - seen):
-            payment = current[payment_id]
-            when = payment.Date.date().isoformat() if payment.Date else self.today().isoformat()
-            text = notes.payment_text(payment.Amount, invoice.CurrencyCode, when, invoice.AmountDue)
+            receipt = current[payment_id]
+            when = receipt.when.date().isoformat() if receipt.when else self.today().isoformat()
+            text = notes.payment_text(receipt.amount, invoice.CurrencyCode, when, invoice.AmountDue, receipt.source)
             deal_notes.append(notes.note(lead_id, text, service))
         reversed_ids = seen - set(current)
         for _ in sorted(reversed_ids):

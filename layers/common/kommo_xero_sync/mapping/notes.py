@@ -39,9 +39,12 @@ def rejected_text(message: str) -> str:
     )
 
 
-def payment_text(amount: Decimal, currency: str | None, date_text: str, remaining: Decimal | None) -> str:
+def payment_text(
+    amount: Decimal, currency: str | None, date_text: str, remaining: Decimal | None, source: str = ""
+) -> str:
     rest = "the invoice is now fully paid" if not remaining else f"{_money(remaining, currency)} remains due"
-    return f"Payment of {_money(amount, currency)} received on {date_text}; {rest}."
+    origin = f" (applied from {source})" if source else ""
+    return f"Payment of {_money(amount, currency)} received on {date_text}{origin}; {rest}."
 
 
 def payment_reversed_text(amount: Decimal, currency: str | None) -> str:

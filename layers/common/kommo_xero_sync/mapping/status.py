@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -26,10 +27,37 @@ OPEN_STATES = {InvoiceState.AWAITING_PAYMENT, InvoiceState.PARTIALLY_PAID, Invoi
 ZERO = Decimal(0)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """Money the client paid towards the invoice: a payment, or an overpayment/prepayment allocated to it."""
+
+    amount: Decimal
+    when: datetime | None
+    source: str  # "" for a payment, "an overpayment" / "a prepayment" for an allocation
+
+
+def receipts(invoice: XeroInvoice) -> dict[str, Receipt]:
+    """Every live receipt by a stable key (payment id, ``overpayment:<id>``, ``prepayment:<id>``)."""
+    out = {
+        p.PaymentID: Receipt(p.Amount, p.Date, "") for p in invoice.Payments if (p.Status or "AUTHORISED") != "DELETED"
+    }
+    for kind, article, credits in (
+        ("overpayment", "an", invoice.Overpayments),
+        ("prepayment", "a", invoice.Prepayments),
+    ):
+        for credit in credits:
+            credit_id = credit.OverpaymentID if kind == "overpayment" else credit.PrepaymentID
+            if credit_id and credit.AppliedAmount:
+                out[f"{kind}:{credit_id}"] = Receipt(credit.AppliedAmount, credit.Date, f"{article} {kind}")
+    return out
+
+
 def invoice_state(invoice: XeroInvoice, today: date) -> InvoiceState:
     status = (invoice.Status or "").upper()
-    paid = invoice.AmountPaid or ZERO
-    credited = invoice.AmountCredited or ZERO
+    # Overpayments and prepayments count in AmountCredited, but they are money received: "Paid", not "Credited".
+    allocated = sum((r.amount for k, r in receipts(invoice).items() if ":" in k), ZERO)
+    paid = (invoice.AmountPaid or ZERO) + allocated
+    credited = max((invoice.AmountCredited or ZERO) - allocated, ZERO)
     due = invoice.AmountDue if invoice.AmountDue is not None else (invoice.Total or ZERO)
     if status == "DRAFT":
         return InvoiceState.DRAFT

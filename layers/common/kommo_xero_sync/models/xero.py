@@ -71,6 +71,20 @@ class XeroCreditNoteRef(_Pascal):
     Total: Decimal | None = None
 
 
+class XeroPrepaidCredit(_Pascal):
+    """An overpayment or prepayment allocated to the invoice (money the client paid, applied from a credit)."""
+
+    OverpaymentID: str | None = None
+    PrepaymentID: str | None = None
+    AppliedAmount: Decimal | None = None
+    Date: datetime | None = None
+
+    @field_validator("Date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> datetime | None:
+        return parse_xero_datetime(v)
+
+
 class XeroLineItem(_Pascal):
     LineItemID: str | None = None
     Description: str | None = None
@@ -105,6 +119,8 @@ class XeroInvoice(_Pascal):
     UpdatedDateUTC: datetime | None = None
     Payments: list[XeroPayment] = []
     CreditNotes: list[XeroCreditNoteRef] = []
+    Overpayments: list[XeroPrepaidCredit] = []
+    Prepayments: list[XeroPrepaidCredit] = []
     HasErrors: bool = False
     StatusAttributeString: str | None = None
     ValidationErrors: list[ValidationMessage] = []
