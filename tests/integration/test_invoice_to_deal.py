@@ -379,3 +379,16 @@ def test_a_failed_write_to_the_matched_deal_is_repaired_by_the_retry(env):
     assert int(invoice_item(env, invoice["InvoiceID"])["lead_id"]) == 1000007
     assert env.kommo.lead_field_value(1000007, F_NUMBER) == invoice["InvoiceNumber"]
     assert env.kommo.lead_field_value(1000007, F_STATUS) == "Awaiting payment"
+
+
+def test_deal_creation_refused_by_kommo_is_retried_soon_not_held_for_the_claim(env):
+    from sandbox.common.faults import FaultRule
+
+    # Both attempts of the first run are refused (with and without the currency field): nothing was saved, so the
+    # claim is released and the queue's retry creates the deal (it would otherwise wait for the claim to expire).
+    env.kommo.faults.add(FaultRule(route="POST /api/v4/leads/complex", error_rate=1.0, status=400, remaining=2))
+    invoice = hand_made(env)
+    settle(env)
+    assert env.kommo.counters.count(route="POST /api/v4/leads/complex", status=400) == 2
+    (deal,) = xero_deals(env)
+    assert env.kommo.lead_field_value(deal["id"], F_NUMBER) == invoice["InvoiceNumber"]

@@ -31,7 +31,7 @@ from kommo_xero_sync.clients.xero import XeroClient
 from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.dal.queue import JobQueue
 from kommo_xero_sync.dal.store import CLAIM_SECONDS, STATE_CLAIMED, STATE_LINKED, SyncStore
-from kommo_xero_sync.exceptions import ValidationFailed
+from kommo_xero_sync.exceptions import ApiError, ValidationFailed
 from kommo_xero_sync.logic.deal_to_invoice import invoice_snapshot
 from kommo_xero_sync.logic.kommo_parties import find_parties, remember_contact_links
 from kommo_xero_sync.logic.writeback import write_to_deals
@@ -143,11 +143,14 @@ class InvoiceToDeal:
             self._attempted = set()
             try:
                 self._process(claims, report)
-            except Exception:
-                # Claims of invoices no deal was sent for are released; the others stay claimed until they expire
-                # and the retry then looks in Kommo for the deal the failed call may have created.
+            except Exception as exc:
+                # Claims of invoices no deal was sent for are released, and so are all of them when Kommo refused the
+                # request (a 4xx saves nothing, and the job must be able to fail its way to the dead-letter queue).
+                # After a timeout or 5xx a deal may exist: those claims stay until they expire, and the retry then
+                # looks in Kommo for the deal the failed call may have created.
+                refused = isinstance(exc, ApiError) and 400 <= exc.status < 500
                 for invoice_id, held in claims.items():
-                    if invoice_id not in report.outcomes and invoice_id not in self._attempted:
+                    if invoice_id not in report.outcomes and (refused or invoice_id not in self._attempted):
                         self.store.release_invoice_claim(invoice_id, held.token)
                 raise
         logger.info(
@@ -363,10 +366,9 @@ class InvoiceToDeal:
                 self.store.release_invoice_claim(invoice_id, claim.token)
                 report.outcomes[invoice_id] = InvoiceOutcome("unmatched", "no open deal matches; creating is off")
             return
+        # The full Xero contact (e-mail, phones) when it could be read, else the invoice's summary of it.
         wanted = [
-            contacts[c.invoice.Contact.ContactID]
-            for c in claims.values()
-            if c.invoice.Contact and c.invoice.Contact.ContactID in contacts
+            contacts.get(c.invoice.Contact.ContactID) or c.invoice.Contact for c in claims.values() if c.invoice.Contact
         ]
         parties = find_parties(wanted, kommo=self.kommo, store=self.store)
         short_code = self.xero.organisation().ShortCode
