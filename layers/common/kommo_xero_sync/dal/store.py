@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,23 +81,26 @@ class SyncStore:
 
     # -- deal links --------------------------------------------------------------------------------------------
     def claim_deal(self, lead_id: int, *, job_key: str) -> ClaimResult:
+        return self._claim(f"DEAL#{lead_id}", {"lead_id": lead_id}, job_key, lambda: self.get_deal_link(lead_id))
+
+    def claim_wait(self, item: dict[str, Any]) -> float:
+        """Seconds until the claim on ``item`` expires (at least 1): when a job waiting for it should look again."""
+        return max(1.0, float(item.get("claim_expires", 0)) - self.now() + 1)
+
+    def _claim(self, pk: str, ids: dict[str, Any], job_key: str, read: Callable[[], Any]) -> ClaimResult:
+        """Put a claim item unless a live claim or a completed item is there; report an expired claim taken over."""
         now = int(self._clock())
         token = uuid.uuid4().hex
-        item: dict[str, Any] = {
-            "pk": f"DEAL#{lead_id}",
+        item = {
+            "pk": pk,
             "sk": "LINK",
             "state": STATE_CLAIMED,
-            "lead_id": lead_id,
+            **ids,
             "claim_token": token,
             "claim_expires": now + CLAIM_SECONDS,
             "job_key": job_key,
             "updated_at": now,
         }
-        return self._claim(item, token, lambda: self.get_deal_link(lead_id))
-
-    def _claim(self, item: dict[str, Any], token: str, read: Any) -> ClaimResult:
-        """Put a claim item unless a live claim or a completed item is there; report an expired claim taken over."""
-        now = int(item["updated_at"])
         try:
             response = self.table.put_item(
                 Item=item,
@@ -279,6 +282,7 @@ class SyncStore:
         return _plain(response.get("Item"))
 
     def get_invoice_link(self, invoice_id: str) -> dict[str, Any] | None:
+        """The invoice's item whatever its state (linked, claimed or ignored)."""
         response = self.table.get_item(Key={"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, ConsistentRead=True)
         return _plain(response.get("Item"))
 
@@ -294,19 +298,8 @@ class SyncStore:
     # -- invoice claims (invoice -> deal) ----------------------------------------------------------------------
     def claim_invoice(self, invoice_id: str, *, job_key: str) -> ClaimResult:
         """Claim a hand-made invoice before turning it into a deal: True for exactly one worker at a time."""
-        now = int(self._clock())
-        token = uuid.uuid4().hex
-        item = {
-            "pk": f"INVOICE#{invoice_id}",
-            "sk": "LINK",
-            "state": STATE_CLAIMED,
-            "invoice_id": invoice_id,
-            "claim_token": token,
-            "claim_expires": now + CLAIM_SECONDS,
-            "job_key": job_key,
-            "updated_at": now,
-        }
-        return self._claim(item, token, lambda: self.get_invoice_item(invoice_id))
+        pk = f"INVOICE#{invoice_id}"
+        return self._claim(pk, {"invoice_id": invoice_id}, job_key, lambda: self.get_invoice_link(invoice_id))
 
     def release_invoice_claim(self, invoice_id: str, token: str) -> None:
         self._release({"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, token)
@@ -331,11 +324,6 @@ class SyncStore:
                 return False
             raise
         return True
-
-    def get_invoice_item(self, invoice_id: str) -> dict[str, Any] | None:
-        """The invoice's item whatever its state (claimed, linked or ignored)."""
-        response = self.table.get_item(Key={"pk": f"INVOICE#{invoice_id}", "sk": "LINK"}, ConsistentRead=True)
-        return _plain(response.get("Item"))
 
     def _batch_get(self, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -120,9 +120,8 @@ class DealToInvoice:
             elif claim.existing and claim.existing.get("state") == STATE_CLAIMED:
                 # Not acknowledged: if the holder fails after creating the invoice, this job takes the claim over
                 # once it expires and links the invoice found by its Reference.
-                wait = max(1.0, float(claim.existing.get("claim_expires", 0)) - self.store.now() + 1)
                 report.outcomes[job.lead_id] = Outcome(
-                    "in_progress", "another worker holds the claim", retry_after=wait
+                    "in_progress", "another worker holds the claim", retry_after=self.store.claim_wait(claim.existing)
                 )
             else:
                 invoice_id = (claim.existing or {}).get("invoice_id")

@@ -131,10 +131,8 @@ class InvoiceToDeal:
                 continue
             existing = claim.existing or {}
             if existing.get("state") == STATE_CLAIMED:
-                wait = max(1.0, float(existing.get("claim_expires", 0)) - self.store.now() + 1)
-                report.outcomes[invoice_id] = InvoiceOutcome(
-                    "in_progress", "another worker holds it", retry_after=min(wait, RECHECK_SECONDS)
-                )
+                wait = min(self.store.claim_wait(existing), RECHECK_SECONDS)
+                report.outcomes[invoice_id] = InvoiceOutcome("in_progress", "another worker holds it", retry_after=wait)
             elif existing.get("lead_id") is not None:
                 report.outcomes[invoice_id] = InvoiceOutcome("already_linked", lead_id=int(existing["lead_id"]))
             else:
@@ -269,9 +267,9 @@ class InvoiceToDeal:
             elif link.get("state") == STATE_CLAIMED and float(link.get("claim_expires", 0)) >= self.store.now():
                 # The deal is being invoiced right now (very likely this very invoice): look again once it is linked.
                 self.store.release_invoice_claim(invoice_id, claim.token)
-                wait = max(1.0, float(link["claim_expires"]) - self.store.now() + 1)
+                wait = min(self.store.claim_wait(link), LINKING_SECONDS)
                 report.outcomes[invoice_id] = InvoiceOutcome(
-                    "in_progress", "the deal is being invoiced", retry_after=min(wait, LINKING_SECONDS)
+                    "in_progress", "the deal is being invoiced", retry_after=wait
                 )
             else:
                 self._link(lead, claim, "by the deal number in its Reference", report, patches, deal_notes)
