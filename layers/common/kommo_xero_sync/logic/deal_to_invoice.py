@@ -202,7 +202,7 @@ class DealToInvoice:
             if party.key in contact_errors:
                 self._reject(bundle.lead.id, claims, contact_errors[party.key], report, fields_patch, deal_notes)
                 continue
-            currency = deal_currency(bundle, self.mapping, org.base_currency)
+            currency = deal_currency(bundle.lead, self.mapping, org.base_currency)
             payload = build_invoice(
                 bundle, self.mapping, contact_id=contact_ids[party.key], currency=currency, today=self.today()
             )

@@ -41,13 +41,12 @@ from kommo_xero_sync.mapping.deal import (
     Party,
     amount_matches,
     client_score,
-    deal_currency_of,
     deal_payload,
     invoice_date,
     kommo_price,
 )
 from kommo_xero_sync.mapping.deal_fields import deep_link, field_values
-from kommo_xero_sync.mapping.invoice import lead_id_from_reference
+from kommo_xero_sync.mapping.invoice import deal_currency, lead_id_from_reference
 from kommo_xero_sync.mapping.status import invoice_state
 from kommo_xero_sync.models.jobs import InvoiceFollowUpJob, XeroInvoiceJob
 from kommo_xero_sync.models.kommo import Company, Contact, Lead
@@ -307,7 +306,7 @@ class InvoiceToDeal:
                 and not lead.is_deleted
                 and lead.id not in taken
                 and amount_matches(lead, invoice.Total)
-                and deal_currency_of(lead, self.mapping, base_currency) == invoice.CurrencyCode
+                and deal_currency(lead, self.mapping, base_currency) == invoice.CurrencyCode
             ]
             if not candidates:
                 continue
@@ -336,11 +335,7 @@ class InvoiceToDeal:
             linked_contacts = {
                 str(link["contact_id"])
                 for entity in entities
-                if (
-                    link := self.store.get_contact_link(
-                        "company" if isinstance(entity, Company) else "contact", entity.id
-                    )
-                )
+                if (link := self.store.get_contact_link(entity.kind, entity.id))
             }
             score = client_score(contact, entities, linked_contacts)
             if score:

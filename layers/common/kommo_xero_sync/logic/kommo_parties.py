@@ -16,8 +16,9 @@ from kommo_xero_sync.mapping.deal import (
     Party,
     kommo_entity_from_contact_number,
     new_party,
-    normalise_name,
     plain_name,
+    same_email,
+    same_name,
     xero_phone,
 )
 from kommo_xero_sync.models.kommo import Company, Contact
@@ -31,7 +32,7 @@ def _digits(value: str | None) -> str:
 
 
 def _party_of(entity: Contact | Company) -> Party:
-    if isinstance(entity, Company):
+    if entity.kind == "company":
         return Party(company_id=entity.id)
     return Party(contact_id=entity.id, company_id=entity.company_ids[0] if entity.company_ids else None)
 
@@ -67,7 +68,7 @@ def _search(contact: XeroContact, kommo: KommoClient) -> Contact | Company | Non
     email = (contact.EmailAddress or "").strip().lower()
     if email:
         for entity in [*kommo.search_companies(email), *kommo.search_contacts(email)]:
-            if any(e.strip().lower() == email for e in entity.field_values("EMAIL")):
+            if any(same_email(e, email) for e in entity.field_values("EMAIL")):
                 return entity
     # The subscriber number without country or trunk prefixes: "+64 9 555 0101" and "09 555 0101" both end in it.
     phone = _digits(xero_phone(contact))[-PHONE_DIGITS:]
@@ -75,12 +76,10 @@ def _search(contact: XeroContact, kommo: KommoClient) -> Contact | Company | Non
         for entity in [*kommo.search_companies(phone), *kommo.search_contacts(phone)]:
             if any(_digits(p).endswith(phone) for p in entity.field_values("PHONE")):
                 return entity
-    name = normalise_name(contact.Name)
-    if name:
-        query = plain_name(contact.Name)  # without the "(city)" suffix the product may have added in Xero
+    query = plain_name(contact.Name)  # without the "(city)" suffix the product may have added in Xero
+    if query:
         for entity in [*kommo.search_companies(query), *kommo.search_contacts(query)]:
-            full = " ".join(p for p in (entity.first_name, entity.last_name) if p)
-            if name in (normalise_name(entity.name), normalise_name(full)):
+            if same_name(contact.Name, entity):
                 return entity
     return None
 

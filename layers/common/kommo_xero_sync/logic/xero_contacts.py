@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from kommo_xero_sync.clients.xero import XeroClient, where_equals
 from kommo_xero_sync.dal.store import SyncStore
+from kommo_xero_sync.mapping.deal import kommo_contact_number, same_email
 from kommo_xero_sync.models.kommo import Company, Contact
 from kommo_xero_sync.models.xero import XeroContact
 from kommo_xero_sync.observability import logger
@@ -36,13 +37,11 @@ class BillingParty:
 
     @property
     def contact_number(self) -> str:
-        return f"KOMMO-{'CO' if self.entity == 'company' else 'CT'}-{self.entity_id}"
+        return kommo_contact_number(self.entity, self.entity_id)
 
 
 def party_from(entity: str, source: Contact | Company, tax_field: int | None, city_field: int | None) -> BillingParty:
-    name = (
-        source.name or " ".join(p for p in (source.first_name, source.last_name) if p) or f"Kommo {entity} {source.id}"
-    )
+    name = source.name or source.full_name or f"Kommo {entity} {source.id}"
     tax = source.field_value(tax_field) if tax_field else None
     city = source.field_value(city_field) if city_field else None
     return BillingParty(
@@ -62,10 +61,6 @@ class ContactResolutionError(Exception):
 
 def _active(contacts: Sequence[XeroContact]) -> list[XeroContact]:
     return [c for c in contacts if (c.ContactStatus or "ACTIVE") == "ACTIVE" and c.ContactID]
-
-
-def _same_email(a: str | None, b: str | None) -> bool:
-    return bool(a and b and a.strip().lower() == b.strip().lower())
 
 
 def candidate_names(party: BillingParty) -> list[str]:
@@ -138,7 +133,7 @@ def _free_name(party: BillingParty, xero: XeroClient, taken: set[str]) -> str | 
         clash = _active(xero.find_contacts(where_equals("Name", name)))
         if not clash:
             return name
-        if any(_same_email(c.EmailAddress, party.email) for c in clash):
+        if any(same_email(c.EmailAddress, party.email) for c in clash):
             return name  # unreachable in practice: the e-mail step reuses it
     return None
 

@@ -11,6 +11,7 @@ from typing import Any
 from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.mapping.deal_fields import field_values
 from kommo_xero_sync.mapping.status import InvoiceState
+from kommo_xero_sync.mapping.tax import line_amount, money
 from kommo_xero_sync.models.kommo import Company, Contact, Lead
 from kommo_xero_sync.models.xero import XeroContact, XeroInvoice
 
@@ -18,12 +19,16 @@ CLOSED_STATUSES = {142, 143}  # Kommo's fixed "won" and "lost" stages in every p
 _KOMMO_NUMBER = re.compile(r"^KOMMO-(CO|CT)-(\d+)$")
 _SUFFIX = re.compile(r"\s*\([^()]*\)$")
 DESCRIPTION_LIMIT = 4000
-CENT = Decimal("0.01")
 
 
 def kommo_price(total: Decimal | None) -> int:
     """Kommo's deal budget is a whole number; the exact total goes to the invoice-total field."""
     return int((total or Decimal(0)).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def kommo_contact_number(entity: str, entity_id: int) -> str:
+    """The ContactNumber the product gives a Xero contact it creates for a Kommo company or contact."""
+    return f"KOMMO-{'CO' if entity == 'company' else 'CT'}-{entity_id}"
 
 
 def kommo_entity_from_contact_number(contact_number: str | None) -> tuple[str, int] | None:
@@ -38,8 +43,11 @@ def lines_text(invoice: XeroInvoice) -> str:
     rows = []
     for line in invoice.LineItems:
         quantity = line.Quantity if line.Quantity is not None else Decimal(1)
-        amount = line.LineAmount if line.LineAmount is not None else (line.UnitAmount or Decimal(0)) * quantity
-        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)  # as Xero rounds line amounts
+        amount = (
+            money(line.LineAmount)
+            if line.LineAmount is not None
+            else line_amount(quantity, line.UnitAmount or Decimal(0))
+        )
         text = (line.Description or line.ItemCode or "Item").strip()
         rows.append(f"{quantity.normalize():f} x {text} = {amount:f} {invoice.CurrencyCode or ''}".rstrip())
     text = "\n".join(rows)
@@ -113,24 +121,19 @@ def client_score(contact: XeroContact | None, entities: list[Contact | Company],
     kommo_ref = kommo_entity_from_contact_number(contact.ContactNumber)
     best = 0
     for entity in entities:
-        kind = "company" if isinstance(entity, Company) else "contact"
-        if (kommo_ref == (kind, entity.id)) or (contact.ContactID and contact.ContactID in linked_contact_ids):
+        if (kommo_ref == (entity.kind, entity.id)) or (contact.ContactID and contact.ContactID in linked_contact_ids):
             return 3
         if same_email(contact.EmailAddress, entity.email):
             best = max(best, 2)
-        names = {
-            normalise_name(entity.name),
-            normalise_name(" ".join(filter(None, (entity.first_name, entity.last_name)))),
-        }
-        if normalise_name(contact.Name) in names - {""}:
+        if same_name(contact.Name, entity):
             best = max(best, 1)
     return best
 
 
-def deal_currency_of(lead: Lead, mapping: Mapping, base_currency: str) -> str:
-    field_id = mapping.kommo.fields.currency
-    value = lead.field_value(field_id) if field_id is not None else None
-    return str(value).strip().upper() if value else (mapping.xero.default_currency or base_currency)
+def same_name(name: str | None, entity: Contact | Company) -> bool:
+    """The Xero name is the Kommo entity's name or its person's full name (ignoring case, spacing and suffix)."""
+    wanted = normalise_name(name)
+    return bool(wanted) and wanted in (normalise_name(entity.name), normalise_name(entity.full_name))
 
 
 def amount_matches(lead: Lead, total: Decimal | None) -> bool:

@@ -50,10 +50,10 @@ class DealBundle:
         return None
 
 
-def deal_currency(bundle: DealBundle, mapping: Mapping, base_currency: str) -> str:
+def deal_currency(lead: Lead, mapping: Mapping, base_currency: str) -> str:
     field_id = mapping.kommo.fields.currency
     if field_id is not None:
-        value = bundle.lead.field_value(field_id)
+        value = lead.field_value(field_id)
         if value:
             return str(value).strip().upper()
     return mapping.xero.default_currency or base_currency
@@ -79,7 +79,7 @@ def preflight(bundle: DealBundle, mapping: Mapping, *, currencies: set[str], bas
                 problems.append(f"product '{product.element.name}' has quantity {product.link.quantity}")
     elif not bundle.lead.price or bundle.lead.price <= 0:
         problems.append("no amount: set the deal's budget or add products to the deal")
-    currency = deal_currency(bundle, mapping, base_currency)
+    currency = deal_currency(bundle.lead, mapping, base_currency)
     if currency not in currencies:
         enabled = ", ".join(sorted(currencies)) or "none"
         problems.append(f"currency {currency} is not enabled in the Xero organisation (enabled: {enabled})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,11 +99,18 @@ class Lead(_WithFields):
 
 
 class Contact(_WithFields):
+    kind: ClassVar[str] = "contact"  # the entity name the link table and ContactNumber use
+
     id: int
     name: str = ""
     first_name: str | None = None
     last_name: str | None = None
     embedded: dict[str, Any] = Field(default_factory=dict, alias="_embedded")
+
+    @property
+    def full_name(self) -> str:
+        """First and last name (people); empty for companies."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
 
     @property
     def email(self) -> str | None:
@@ -122,6 +129,8 @@ class Contact(_WithFields):
 
 class Company(Contact):
     """Companies have the same shape as contacts (name, EMAIL/PHONE multitext, custom fields)."""
+
+    kind: ClassVar[str] = "company"
 
 
 class CatalogElement(_WithFields):
