@@ -29,7 +29,7 @@ from kommo_xero_sync.exceptions import PermanentError, RateLimitedError
 from kommo_xero_sync.logic.writeback import write_to_deals
 from kommo_xero_sync.logic.xero_contacts import party_from, resolve_contacts
 from kommo_xero_sync.mapping import notes
-from kommo_xero_sync.mapping.deal_fields import deep_link, field_values
+from kommo_xero_sync.mapping.deal_fields import deep_link, field_values, invoice_field_values
 from kommo_xero_sync.mapping.invoice import (
     DealBundle,
     Product,
@@ -315,16 +315,7 @@ class DealToInvoice:
         fields_patch.append(
             {
                 "id": lead.id,
-                "custom_fields_values": field_values(
-                    self.mapping.kommo.fields,
-                    number=invoice.InvoiceNumber,
-                    state=state,
-                    total=invoice.Total,
-                    amount_due=invoice.AmountDue,
-                    amount_paid=invoice.AmountPaid,
-                    link=link,
-                    due_date=invoice.DueDate,
-                ),
+                "custom_fields_values": invoice_field_values(self.mapping.kommo.fields, invoice, state, link=link),
             }
         )
         deal_notes.append(

@@ -18,7 +18,7 @@ from kommo_xero_sync.config import Mapping
 from kommo_xero_sync.dal.store import SyncStore
 from kommo_xero_sync.logic.deal_to_invoice import invoice_snapshot
 from kommo_xero_sync.mapping import notes
-from kommo_xero_sync.mapping.deal_fields import field_values
+from kommo_xero_sync.mapping.deal_fields import invoice_field_values
 from kommo_xero_sync.mapping.status import OPEN_STATES, InvoiceState, invoice_state, receipts
 from kommo_xero_sync.models.xero import XeroInvoice
 from kommo_xero_sync.observability import logger
@@ -124,16 +124,7 @@ class InvoiceStatusSync:
             deal_notes.append(notes.note(lead_id, notes.status_text(invoice.InvoiceNumber, state.value), service))
         patch: dict[str, Any] = {
             "id": lead_id,
-            "custom_fields_values": field_values(
-                self.mapping.kommo.fields,
-                number=invoice.InvoiceNumber,
-                state=state,
-                total=invoice.Total,
-                amount_due=invoice.AmountDue,
-                amount_paid=invoice.AmountPaid,
-                due_date=invoice.DueDate,
-                paid_date=invoice.FullyPaidOnDate,
-            ),
+            "custom_fields_values": invoice_field_values(self.mapping.kommo.fields, invoice, state),
         }
         stage = None
         if state == InvoiceState.PAID and previous.get("deal_state") != state.value:

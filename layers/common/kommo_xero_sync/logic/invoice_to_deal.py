@@ -45,7 +45,7 @@ from kommo_xero_sync.mapping.deal import (
     invoice_date,
     kommo_price,
 )
-from kommo_xero_sync.mapping.deal_fields import deep_link, field_values
+from kommo_xero_sync.mapping.deal_fields import deep_link, invoice_field_values
 from kommo_xero_sync.mapping.invoice import deal_currency, lead_id_from_reference
 from kommo_xero_sync.mapping.status import invoice_state
 from kommo_xero_sync.models.jobs import InvoiceFollowUpJob, XeroInvoiceJob
@@ -80,6 +80,11 @@ class _Claim:
     invoice: XeroInvoice
     token: str
     took_over: bool
+
+    @property
+    def contact_id(self) -> str | None:
+        """The Xero ContactID the invoice bills."""
+        return self.invoice.Contact.ContactID if self.invoice.Contact else None
 
 
 class InvoiceToDeal:
@@ -218,8 +223,8 @@ class InvoiceToDeal:
 
         rest = {i: c for i, c in pending.items() if i not in report.outcomes}
         if rest:
-            contact_ids = {c.invoice.Contact.ContactID for c in rest.values() if c.invoice.Contact}
-            contacts = {x.ContactID: x for x in self.xero.get_contacts(i for i in contact_ids if i)}
+            contact_ids = {c.contact_id for c in rest.values() if c.contact_id}
+            contacts = {x.ContactID: x for x in self.xero.get_contacts(contact_ids)}
             self._match_open_deals(rest, contacts, report, patches, deal_notes)
             to_create = {i: c for i, c in rest.items() if i not in report.outcomes}
             if to_create:
@@ -271,7 +276,7 @@ class InvoiceToDeal:
                     "in_progress", "the deal is being invoiced", retry_after=wait
                 )
             else:
-                self._link(lead, claim, "by the deal number in its Reference", report, patches, deal_notes)
+                self._complete(lead.id, claim, "by the deal number in its Reference", report, deal_notes, patches)
 
     def _ignore(self, invoice_id: str, claim: _Claim, reason: str, report: InvoiceToDealReport) -> bool:
         recorded = self.store.ignore_invoice(invoice_id, claim.token, reason)
@@ -312,12 +317,12 @@ class InvoiceToDeal:
                 continue
             linked = self.store.get_deal_links(lead.id for lead in candidates)
             candidates = [lead for lead in candidates if lead.id not in linked]
-            contact = contacts.get(invoice.Contact.ContactID if invoice.Contact else None)
+            contact = contacts.get(claim.contact_id)
             best = self._best_client_match(candidates, contact)
             if best is None:
                 continue
             taken.add(best.id)
-            self._link(best, claim, "same client, amount and currency", report, patches, deal_notes)
+            self._complete(best.id, claim, "same client, amount and currency", report, deal_notes, patches)
 
     def _best_client_match(self, candidates: list[Lead], contact: XeroContact | None) -> Lead | None:
         if not candidates or contact is None:
@@ -370,7 +375,7 @@ class InvoiceToDeal:
         later: dict[str, _Claim] = {}
         seen_new: set[str] = set()
         for invoice_id, claim in claims.items():
-            contact_id = claim.invoice.Contact.ContactID if claim.invoice.Contact else None
+            contact_id = claim.contact_id
             party = parties.get(contact_id or "") or Party()
             if party.company_id is None and party.contact_id is None and contact_id:
                 if contact_id in seen_new:
@@ -385,8 +390,7 @@ class InvoiceToDeal:
             payloads = []
             for index, claim in enumerate(group.values()):
                 invoice = claim.invoice
-                contact_id = invoice.Contact.ContactID if invoice.Contact else None
-                party = parties.get(contact_id or "") or Party()
+                party = parties.get(claim.contact_id or "") or Party()
                 assert invoice.InvoiceID is not None
                 payloads.append(
                     deal_payload(
@@ -401,19 +405,14 @@ class InvoiceToDeal:
             self._attempted.update(group)
             results = self._create(payloads)
             for claim, result in zip(group.values(), results, strict=True):
-                lead_id = int(result["id"])
-                contact_id = claim.invoice.Contact.ContactID if claim.invoice.Contact else None
-                if contact_id:
+                if claim.contact_id and claim.invoice.Contact:
                     party = Party(
                         company_id=int(result["company_id"]) if result.get("company_id") else None,
                         contact_id=int(result["contact_id"]) if result.get("contact_id") else None,
                     )
-                    parties[contact_id] = party
-                    created_parties[contact_id] = (
-                        party,
-                        (claim.invoice.Contact.Name if claim.invoice.Contact else "") or "",
-                    )
-                self._complete(lead_id, claim, "created", report, deal_notes, new_deal=True)
+                    parties[claim.contact_id] = party
+                    created_parties[claim.contact_id] = (party, claim.invoice.Contact.Name or "")
+                self._complete(int(result["id"]), claim, "created", report, deal_notes, new_deal=True)
         remember_contact_links(created_parties, self.store)
 
     def _create(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -447,35 +446,6 @@ class InvoiceToDeal:
         return None
 
     # ------------------------------------------------------------------------------------------------------------
-    def _link(
-        self,
-        lead: Lead,
-        claim: _Claim,
-        how: str,
-        report: InvoiceToDealReport,
-        patches: list[dict[str, Any]],
-        deal_notes: list[dict[str, Any]],
-        *,
-        new_deal: bool = False,
-    ) -> None:
-        invoice = claim.invoice
-        assert invoice.InvoiceID is not None
-        if self._complete(lead.id, claim, how, report, deal_notes, new_deal=new_deal):
-            state = invoice_state(invoice, self.today())
-            values = field_values(
-                self.mapping.kommo.fields,
-                number=invoice.InvoiceNumber,
-                state=state,
-                total=invoice.Total,
-                amount_due=invoice.AmountDue,
-                amount_paid=invoice.AmountPaid,
-                link=deep_link(invoice.InvoiceID, self.xero.organisation().ShortCode),
-                due_date=invoice.DueDate,
-                paid_date=invoice.FullyPaidOnDate,
-            )
-            if values:
-                patches.append({"id": lead.id, "custom_fields_values": values})
-
     def _complete(
         self,
         lead_id: int,
@@ -483,14 +453,17 @@ class InvoiceToDeal:
         how: str,
         report: InvoiceToDealReport,
         deal_notes: list[dict[str, Any]],
+        patches: list[dict[str, Any]] | None = None,
         *,
-        new_deal: bool,
-    ) -> bool:
+        new_deal: bool = False,
+    ) -> None:
+        """Store the link, then queue the note and, for an existing deal (``patches`` given), the invoice's fields
+        (a deal created here got them with its creation)."""
         invoice = claim.invoice
         assert invoice.InvoiceID is not None
-        snapshot = invoice_snapshot(invoice, invoice_state(invoice, self.today()))
+        state = invoice_state(invoice, self.today())
         if not self.store.complete_link(
-            lead_id, None, snapshot, origin="xero", invoice_token=claim.token, new_deal=new_deal
+            lead_id, None, invoice_snapshot(invoice, state), origin="xero", invoice_token=claim.token, new_deal=new_deal
         ):
             # A matched deal was claimed or linked meanwhile (someone moved it to the trigger stage): look again.
             # For a deal created here only an expired claim explains it; keep the claim so a retry finds that deal.
@@ -501,11 +474,14 @@ class InvoiceToDeal:
                 "in_progress", "deal changed meanwhile", retry_after=wait
             )
             logger.warning("invoice link not stored; will look again", extra={"lead_id": lead_id})
-            return False
+            return
         status = "created" if how == "created" else "matched"
         report.outcomes[invoice.InvoiceID] = InvoiceOutcome(status, how, lead_id=lead_id)
         link = deep_link(invoice.InvoiceID, self.xero.organisation().ShortCode)
+        if patches is not None:
+            values = invoice_field_values(self.mapping.kommo.fields, invoice, state, link=link)
+            if values:
+                patches.append({"id": lead_id, "custom_fields_values": values})
         deal_notes.append(
             notes.note(lead_id, notes.invoice_linked_text(invoice, link, how), self.mapping.kommo.note_service_name)
         )
-        return True

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kommo_xero_sync.config import Mapping
-from kommo_xero_sync.mapping.deal_fields import field_values
+from kommo_xero_sync.mapping.deal_fields import invoice_field_values
 from kommo_xero_sync.mapping.status import InvoiceState
 from kommo_xero_sync.mapping.tax import line_amount, money
 from kommo_xero_sync.models.kommo import Company, Contact, Lead
@@ -155,18 +155,8 @@ def deal_payload(
     kommo = mapping.kommo
     assert kommo.invoice_deal_stage is not None
     client = (invoice.Contact.Name if invoice.Contact else None) or "Xero client"
-    fields = field_values(
-        kommo.fields,
-        number=invoice.InvoiceNumber,
-        state=state,
-        total=invoice.Total,
-        amount_due=invoice.AmountDue,
-        amount_paid=invoice.AmountPaid,
-        link=link,
-        due_date=invoice.DueDate,
-        paid_date=invoice.FullyPaidOnDate,
-        currency=invoice.CurrencyCode,
-        description=lines_text(invoice) or None,
+    fields = invoice_field_values(
+        kommo.fields, invoice, state, link=link, currency=invoice.CurrencyCode, description=lines_text(invoice) or None
     )
     deal: dict[str, Any] = {
         "name": f"{invoice.InvoiceNumber or 'Invoice'} - {client}"[:255],

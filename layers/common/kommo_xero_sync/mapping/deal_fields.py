@@ -8,6 +8,7 @@ from typing import Any
 
 from kommo_xero_sync.config import KommoFields
 from kommo_xero_sync.mapping.status import InvoiceState
+from kommo_xero_sync.models.xero import XeroInvoice
 
 
 def _unix(value: date | datetime) -> int:
@@ -49,6 +50,24 @@ def field_values(
     put(fields.currency, currency)
     put(fields.description, description)
     return out
+
+
+def invoice_field_values(
+    fields: KommoFields, invoice: XeroInvoice, state: InvoiceState, *, link: str | None = None, **extra: Any
+) -> list[dict[str, Any]]:
+    """The fields that show an invoice on its deal (number, status, amounts, dates, link), plus ``extra`` ones."""
+    return field_values(
+        fields,
+        number=invoice.InvoiceNumber,
+        state=state,
+        total=invoice.Total,
+        amount_due=invoice.AmountDue,
+        amount_paid=invoice.AmountPaid,
+        link=link,
+        due_date=invoice.DueDate,
+        paid_date=invoice.FullyPaidOnDate,
+        **extra,
+    )
 
 
 def deep_link(invoice_id: str, short_code: str | None) -> str:
