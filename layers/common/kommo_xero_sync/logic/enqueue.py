@@ -10,13 +10,17 @@ from kommo_xero_sync.dal.store import WebhookDeduplicator
 
 
 def enqueue_unique(jobs: Sequence[Any], dedup: WebhookDeduplicator, queue: JobQueue, result: Any) -> None:
-    """Claim each job's de-duplication key, enqueue the new ones; release the claims if enqueueing fails."""
-    if not jobs:
+    """Claim each job's de-duplication key, enqueue the new ones; release the claims if enqueueing fails.
+
+    The same event twice in one delivery, or already enqueued by an earlier one, counts in ``result.duplicates``.
+    """
+    unique = list({job.dedup_key: job for job in jobs}.values())
+    result.duplicates += len(jobs) - len(unique)
+    if not unique:
         return
-    keys = [job.dedup_key for job in jobs]
-    claimed = dedup.claim_many(keys)
-    fresh = [job for job, ok in zip(jobs, claimed, strict=True) if ok]
-    result.duplicates += len(jobs) - len(fresh)
+    claimed = dedup.claim_many([job.dedup_key for job in unique])
+    fresh = [job for job, ok in zip(unique, claimed, strict=True) if ok]
+    result.duplicates += len(unique) - len(fresh)
     try:
         queue.send(fresh)
     except Exception:

@@ -142,21 +142,20 @@ def handle_kommo_webhook(
     check_account(form, mapping)
     changes = extract_stage_changes(form)
     result = IngressResult()
-    jobs: dict[str, LeadStageJob] = {}
+    jobs: list[LeadStageJob] = []
     for change in changes:
         if not mapping.is_trigger(change.pipeline_id, change.status_id):
             result.ignored += 1
             continue
-        job = LeadStageJob(
-            lead_id=change.lead_id,
-            pipeline_id=change.pipeline_id,
-            status_id=change.status_id,
-            modified_at=change.modified_at,
+        jobs.append(
+            LeadStageJob(
+                lead_id=change.lead_id,
+                pipeline_id=change.pipeline_id,
+                status_id=change.status_id,
+                modified_at=change.modified_at,
+            )
         )
-        if job.dedup_key in jobs:
-            result.duplicates += 1
-        jobs[job.dedup_key] = job
-    enqueue_unique(list(jobs.values()), dedup, queue, result)
+    enqueue_unique(jobs, dedup, queue, result)
     logger.info(
         "kommo webhook accepted",
         extra={

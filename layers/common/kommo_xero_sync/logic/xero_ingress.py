@@ -82,7 +82,7 @@ def handle_xero_webhook(
         logger.error("signed xero webhook body is unreadable", extra={"error": type(exc).__name__})
         result.unreadable = True
         return result
-    jobs: dict[str, XeroInvoiceJob] = {}
+    jobs: list[XeroInvoiceJob] = []
     for event in body.events:
         if tenant_id and event.tenantId != tenant_id:
             result.ignored += 1
@@ -91,16 +91,15 @@ def handle_xero_webhook(
         if event.eventCategory != "INVOICE" or event.eventType not in ("CREATE", "UPDATE"):
             result.ignored += 1
             continue
-        job = XeroInvoiceJob(
-            tenant_id=event.tenantId,
-            invoice_id=event.resourceId,
-            event_type=event.eventType,
-            event_date=event.eventDateUtc,
+        jobs.append(
+            XeroInvoiceJob(
+                tenant_id=event.tenantId,
+                invoice_id=event.resourceId,
+                event_type=event.eventType,
+                event_date=event.eventDateUtc,
+            )
         )
-        if job.dedup_key in jobs:
-            result.duplicates += 1
-        jobs[job.dedup_key] = job
-    enqueue_unique(list(jobs.values()), dedup, queue, result)
+    enqueue_unique(jobs, dedup, queue, result)
     logger.info(
         "xero webhook accepted",
         extra={
