@@ -8,8 +8,9 @@ A record whose job fails is reported in ``batchItemFailures``; the others are de
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -104,7 +105,7 @@ def _requeue(deps: WorkerDeps, report: WorkerReport, record: QueueRecord, job: A
         _delay(deps, record, seconds)
         return
     report.processed += 1
-    report.outcomes["requeued"] = report.outcomes.get("requeued", 0) + 1
+    _count(report, "requeued", 1)
 
 
 def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
@@ -118,14 +119,7 @@ def _delay(deps: WorkerDeps, record: QueueRecord, seconds: float) -> None:
 
 def _lead_stage(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
     result = deps.deal_to_invoice().run([j for j in jobs if isinstance(j, LeadStageJob)])
-    for done in result.outcomes.values():
-        _count(report, done.status, 1)
-    later: dict[int, float] = {}
-    for index, job in enumerate(jobs):
-        outcome = result.outcomes.get(job.lead_id) if isinstance(job, LeadStageJob) else None
-        if outcome is not None and outcome.status == "in_progress" and outcome.retry_after:
-            later[index] = outcome.retry_after
-    return later
+    return _tally(jobs, result.outcomes, lambda job: job.lead_id if isinstance(job, LeadStageJob) else None, report)
 
 
 def _xero_invoice(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) -> dict[int, float]:
@@ -133,14 +127,26 @@ def _xero_invoice(jobs: list[AnyJob], deps: WorkerDeps, report: WorkerReport) ->
     ids = [j.invoice_id for j in jobs if isinstance(j, XeroInvoiceJob)]
     result = deps.invoice_status().run(ids)
     _count(report, "status_updated", result.updated)
-    later: dict[int, float] = {}
     if not result.unlinked:
-        return later
+        return {}
     made = deps.invoice_to_deal().run(result.unlinked)
-    for done in made.outcomes.values():
-        _count(report, f"invoice_{done.status}", 1)
+    invoice_of = lambda job: job.invoice_id if isinstance(job, XeroInvoiceJob) else None  # noqa: E731
+    return _tally(jobs, made.outcomes, invoice_of, report, prefix="invoice_")
+
+
+def _tally(
+    jobs: list[AnyJob],
+    outcomes: Mapping[Any, Any],
+    key: Callable[[AnyJob], Any],
+    report: WorkerReport,
+    prefix: str = "",
+) -> dict[int, float]:
+    """Count the outcomes by status; return {job index: seconds} for the jobs waiting on another worker's claim."""
+    for done in outcomes.values():
+        _count(report, f"{prefix}{done.status}", 1)
+    later: dict[int, float] = {}
     for index, job in enumerate(jobs):
-        outcome = made.outcomes.get(job.invoice_id) if isinstance(job, XeroInvoiceJob) else None
+        outcome = outcomes.get(key(job))
         if outcome is not None and outcome.status == "in_progress" and outcome.retry_after:
             later[index] = outcome.retry_after
     return later
