@@ -29,6 +29,7 @@ from kommo_xero_sync.exceptions import PermanentError, RateLimitedError
 from kommo_xero_sync.logic.writeback import write_to_deals
 from kommo_xero_sync.logic.xero_contacts import party_from, resolve_contacts
 from kommo_xero_sync.mapping import notes
+from kommo_xero_sync.mapping.deal import made_from_invoice
 from kommo_xero_sync.mapping.deal_fields import deep_link, field_values, invoice_field_values
 from kommo_xero_sync.mapping.invoice import (
     DealBundle,
@@ -159,7 +160,7 @@ class DealToInvoice:
                 self.store.release_claim(lead_id, token)
                 report.outcomes[lead_id] = Outcome("skipped", "deal is closed as lost")
                 continue
-            if self._made_from_invoice(bundle.lead):
+            if made_from_invoice(bundle.lead, self.mapping):
                 # Created by invoice -> deal, which stores its link right after creating it: never a second invoice.
                 self.store.release_claim(lead_id, token)
                 report.outcomes[lead_id] = Outcome("skipped", "deal was created from a Xero invoice")
@@ -268,10 +269,6 @@ class DealToInvoice:
             for element in self.kommo.get_catalog_elements(catalog_id, ids):
                 elements[(catalog_id, element.id)] = element
         return elements
-
-    def _made_from_invoice(self, lead: Lead) -> bool:
-        tag = self.mapping.kommo.invoice_deal_tag.strip().lower()
-        return any(t.name.strip().lower() == tag for t in lead.embedded.tags)
 
     def _needs_attention(self, lead_id: int) -> dict[str, Any]:
         values = field_values(self.mapping.kommo.fields, state=InvoiceState.NEEDS_ATTENTION)

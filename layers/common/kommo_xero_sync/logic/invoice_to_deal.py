@@ -44,6 +44,7 @@ from kommo_xero_sync.mapping.deal import (
     deal_payload,
     invoice_date,
     kommo_price,
+    made_from_invoice,
 )
 from kommo_xero_sync.mapping.deal_fields import deep_link, invoice_field_values
 from kommo_xero_sync.mapping.invoice import deal_currency, lead_id_from_reference
@@ -437,11 +438,10 @@ class InvoiceToDeal:
     def _deal_created_before(self, invoice: XeroInvoice) -> Lead | None:
         if not invoice.InvoiceNumber or self.mapping.kommo.invoice_deal_stage is None:
             return None
-        tag = self.mapping.kommo.invoice_deal_tag.lower()
         pipeline = self.mapping.kommo.invoice_deal_stage.pipeline_id
         for lead in self.kommo.find_leads(pipeline_ids=[pipeline], query=invoice.InvoiceNumber):
-            tags = {t.name.lower() for t in lead.embedded.tags}
-            if tag in tags and lead.name.startswith(f"{invoice.InvoiceNumber} - ") and not lead.is_deleted:
+            named = lead.name.startswith(f"{invoice.InvoiceNumber} - ")
+            if named and made_from_invoice(lead, self.mapping) and not lead.is_deleted:
                 return lead
         return None
 

@@ -23,7 +23,7 @@ def write_to_deals(
     """PATCH the fields and add the notes in batches. The links are already stored, so a retried job finds them and
     writes nothing: if Kommo fails here, the links are marked so the next webhook or sweep writes the deal's fields."""
     try:
-        writes = [p for p in patches if p.get("custom_fields_values") or "status_id" in p]
+        writes = [p for p in patches if p["custom_fields_values"]]
         if writes:
             kommo.update_leads(writes)
         if deal_notes:

@@ -136,6 +136,11 @@ def same_name(name: str | None, entity: Contact | Company) -> bool:
     return bool(wanted) and wanted in (normalise_name(entity.name), normalise_name(entity.full_name))
 
 
+def made_from_invoice(lead: Lead, mapping: Mapping) -> bool:
+    """Deals created from hand-made Xero invoices carry the configured tag; deal -> invoice never invoices them."""
+    return lead.has_tag(mapping.kommo.invoice_deal_tag)
+
+
 def amount_matches(lead: Lead, total: Decimal | None) -> bool:
     if lead.price is None or total is None:
         return False

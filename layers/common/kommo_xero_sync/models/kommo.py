@@ -97,6 +97,10 @@ class Lead(_WithFields):
     def company_id(self) -> int | None:
         return self.embedded.companies[0].id if self.embedded.companies else None
 
+    def has_tag(self, name: str) -> bool:
+        wanted = name.strip().lower()
+        return any(t.name.strip().lower() == wanted for t in self.embedded.tags)
+
 
 class Contact(_WithFields):
     kind: ClassVar[str] = "contact"  # the entity name the link table and ContactNumber use
