@@ -113,49 +113,32 @@ class KommoClient:
     # -- writes ------------------------------------------------------------------------------------------------
     def update_leads(self, patches: Sequence[dict[str, Any]]) -> int:
         """Batch PATCH (each patch has ``id``); returns the number of calls made."""
-        calls = 0
-        for batch in chunks(patches, WRITE_BATCH):
-            self.http.request("PATCH", "/api/v4/leads", json_body=batch, headers=self._auth)
-            calls += 1
-        return calls
+        return len(self._send_batches("PATCH", "/api/v4/leads", patches))
 
     def add_notes(self, notes: Sequence[dict[str, Any]], entity: str = "leads") -> int:
         """Batch add notes (each has ``entity_id``, ``note_type``, ``params``); returns the number of calls."""
-        calls = 0
-        for batch in chunks(notes, WRITE_BATCH):
-            # A note POST is not idempotent: retry only when the request cannot have been committed.
-            self.http.request(
-                "POST", f"/api/v4/{entity}/notes", json_body=batch, headers=self._auth, safe_to_retry=False
-            )
-            calls += 1
-        return calls
+        return len(self._send_batches("POST", f"/api/v4/{entity}/notes", notes, safe_to_retry=False))
 
     def add_tasks(self, tasks: Sequence[dict[str, Any]]) -> int:
         """Batch add tasks (each has ``entity_id``, ``entity_type``, ``text``, ``complete_till``, optionally
         ``responsible_user_id`` and ``task_type_id``); returns the number of calls."""
-        calls = 0
-        for batch in chunks(tasks, WRITE_BATCH):
-            self.http.request("POST", "/api/v4/tasks", json_body=batch, headers=self._auth, safe_to_retry=False)
-            calls += 1
-        return calls
+        return len(self._send_batches("POST", "/api/v4/tasks", tasks, safe_to_retry=False))
 
     def create_leads_complex(self, leads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         created: list[dict[str, Any]] = []
-        for batch in chunks(leads, WRITE_BATCH):
-            response = self.http.request(
-                "POST", "/api/v4/leads/complex", json_body=batch, headers=self._auth, safe_to_retry=False
-            )
+        for response in self._send_batches("POST", "/api/v4/leads/complex", leads, safe_to_retry=False):
             created += parse_json(response) or []
         return created
 
-    def create_entities(self, entity: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        created: list[dict[str, Any]] = []
-        for batch in chunks(items, WRITE_BATCH):
-            response = self.http.request(
-                "POST", f"/api/v4/{entity}", json_body=batch, headers=self._auth, safe_to_retry=False
-            )
-            created += (parse_json(response) or {}).get("_embedded", {}).get(entity, [])
-        return created
+    def _send_batches(
+        self, method: str, path: str, items: Sequence[dict[str, Any]], *, safe_to_retry: bool | None = None
+    ) -> list[Any]:
+        """Send ``items`` in requests of at most WRITE_BATCH. A POST that creates things is not idempotent: its callers
+        pass ``safe_to_retry=False`` so it is retried only when the request cannot have been committed."""
+        return [
+            self.http.request(method, path, json_body=batch, headers=self._auth, safe_to_retry=safe_to_retry)
+            for batch in chunks(items, WRITE_BATCH)
+        ]
 
     def upload_file(self, drive_url: str, file_name: str, content: bytes, content_type: str) -> str:
         """Upload through a Drive session (chunked) and return the file uuid."""
