@@ -182,17 +182,6 @@ class XeroClient:
     def create_invoices(self, invoices: Sequence[dict[str, Any]], idempotency_key: str) -> list[XeroInvoice]:
         return [XeroInvoice.model_validate(i) for i in self._create("Invoices", invoices, idempotency_key)]
 
-    def update_invoice(self, invoice_id: str, changes: dict[str, Any], idempotency_key: str) -> XeroInvoice:
-        response = self._call(
-            "POST",
-            f"/Invoices/{invoice_id}",
-            json_body={"Invoices": [{"InvoiceID": invoice_id, **changes}]},
-            headers={"Idempotency-Key": idempotency_key[:128]},
-            route="POST /Invoices/{id}",
-            safe_to_retry=True,
-        )
-        return XeroInvoice.model_validate((parse_json(response) or {}).get("Invoices", [{}])[0])
-
     def online_invoice_url(self, invoice_id: str) -> str | None:
         try:
             response = self._call(

@@ -337,20 +337,6 @@ class SyncStore:
                 request = response.get("UnprocessedKeys") or {}
         return items
 
-    def all_deal_links(self) -> list[dict[str, Any]]:
-        """Every deal link (for the demo table and the operator; a scan, so not used on hot paths)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "FilterExpression": "begins_with(pk, :p)",
-            "ExpressionAttributeValues": {":p": "DEAL#"},
-        }
-        while True:
-            response = self.table.scan(**kwargs)
-            items += [_plain(i) or {} for i in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
     # -- overdue index (gsi1: gsi1pk OPEN | OVERDUE, gsi1sk "<due date>#<invoice id>") --------------------------
     def open_invoices_due_before(self, day_iso: str, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
         """Pages of deal links whose invoice is still in the ``OPEN`` index and fell due before ``day_iso``.
