@@ -18,13 +18,7 @@ from kommo_xero_sync.runtime import get_runtime
 @event_source(data_class=SQSEvent)
 def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     records = [
-        QueueRecord(
-            message_id=r.message_id,
-            body=r.body,
-            receipt_handle=r.receipt_handle,
-            receive_count=int(r.attributes.approximate_receive_count or 1),
-        )
-        for r in event.records
+        QueueRecord(message_id=r.message_id, body=r.body, receipt_handle=r.receipt_handle) for r in event.records
     ]
     report = process_records(records, get_runtime().worker_deps())
     metrics.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=report.processed)

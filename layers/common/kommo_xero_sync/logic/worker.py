@@ -28,7 +28,6 @@ class QueueRecord:
     message_id: str
     body: str
     receipt_handle: str = ""
-    receive_count: int = 1
 
 
 @dataclass
